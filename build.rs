@@ -1,0 +1,6 @@
+// The catalog (templates/ and modules/) is embedded with include_dir!, which cannot tell
+// cargo which files it read; without this a changed module would not rebuild the binary.
+fn main() {
+    println!("cargo:rerun-if-changed=templates");
+    println!("cargo:rerun-if-changed=modules");
+}

@@ -1,0 +1,351 @@
+//! The catalog: every template and module paxx-compose knows, loaded and checked once.
+//!
+//! Templates and modules are embedded at build time so that one binary is self-contained
+//! and version-coherent; `PAXX_MODULES=<dir>` adds (or, for a module in development,
+//! replaces) modules from disk.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Context, Result};
+use include_dir::{include_dir, Dir};
+
+use crate::manifest::{ModuleManifest, TemplateManifest};
+use crate::paths::check_relative;
+use crate::toml_error;
+
+static EMBEDDED_TEMPLATES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/templates");
+static EMBEDDED_MODULES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/modules");
+
+/// Environment variable naming a folder of extra modules.
+pub const MODULES_ENV: &str = "PAXX_MODULES";
+
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    pub templates: BTreeMap<String, Template>,
+    pub modules: BTreeMap<String, Module>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub manifest: TemplateManifest,
+    /// Every file of the base project, by project-relative path.
+    pub files: BTreeMap<String, Vec<u8>>,
+    pub registry_template: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Module {
+    pub manifest: ModuleManifest,
+    /// Files the module brings, by project-relative target path.
+    pub files: BTreeMap<String, ModuleFile>,
+    /// The section the project README gains while the feature is enabled.
+    pub readme: Option<String>,
+    /// Where the module came from, for messages (`embedded` or a folder).
+    pub origin: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModuleFile {
+    pub content: Vec<u8>,
+    /// Rendered with minijinja (the source name ended in `.j2`).
+    pub render: bool,
+}
+
+/// A folder of files read into memory: relative path → bytes.
+type FileSet = BTreeMap<String, Vec<u8>>;
+
+impl Catalog {
+    /// The embedded catalog plus `PAXX_MODULES`, if set.
+    pub fn load() -> Result<Catalog> {
+        let extra = std::env::var_os(MODULES_ENV).filter(|v| !v.is_empty());
+        Catalog::load_with(extra.as_deref().map(Path::new))
+    }
+
+    pub fn load_with(extra_modules: Option<&Path>) -> Result<Catalog> {
+        let templates = load_templates(&embedded_files(&EMBEDDED_TEMPLATES))?;
+        let mut modules = BTreeMap::new();
+        for (name, files) in split_top_folders(&embedded_files(&EMBEDDED_MODULES)) {
+            modules.insert(name.clone(), parse_module(&name, &files, "embedded")?);
+        }
+        if let Some(dir) = extra_modules {
+            let files = read_folder(dir)
+                .with_context(|| format!("cannot read {MODULES_ENV} folder `{}`", dir.display()))?;
+            for (name, files) in split_top_folders(&files) {
+                let origin = dir.join(&name).display().to_string();
+                modules.insert(name.clone(), parse_module(&name, &files, &origin)?);
+            }
+        }
+        let catalog = Catalog { templates, modules };
+        catalog.check()?;
+        Ok(catalog)
+    }
+
+    pub fn template(&self, name: &str) -> Result<&Template> {
+        self.templates.get(name).ok_or_else(|| {
+            let known: Vec<&str> = self.templates.keys().map(String::as_str).collect();
+            anyhow!(
+                "unknown template `{name}`{}; templates: {}",
+                suggestion(name, known.iter().copied()),
+                known.join(", ")
+            )
+        })
+    }
+
+    pub fn module(&self, name: &str) -> Result<&Module> {
+        self.modules.get(name).ok_or_else(|| {
+            anyhow!(
+                "unknown feature `{name}`{}; run `paxx-compose list` to see them all",
+                suggestion(name, self.modules.keys().map(String::as_str))
+            )
+        })
+    }
+
+    /// Cross-references: templates and modules named by a module exist, and no module
+    /// file lands on a file its template already has.
+    fn check(&self) -> Result<()> {
+        for (name, module) in &self.modules {
+            let at = || format!("module `{name}` ({})", module.origin);
+            let info = &module.manifest.module;
+            for t in &info.templates {
+                if !self.templates.contains_key(t) {
+                    bail!("{}: [module].templates names unknown template `{t}`", at());
+                }
+            }
+            for (field, names) in [("requires", &info.requires), ("conflicts", &info.conflicts)] {
+                for other in names {
+                    if other == name {
+                        bail!("{}: [module].{field} names the module itself", at());
+                    }
+                    if !self.modules.contains_key(other) {
+                        bail!(
+                            "{}: [module].{field} names unknown module `{other}`{}",
+                            at(),
+                            suggestion(other, self.modules.keys().map(String::as_str))
+                        );
+                    }
+                }
+            }
+            for t in &info.templates {
+                let template = &self.templates[t];
+                for path in module.files.keys() {
+                    if template.files.contains_key(path) {
+                        bail!(
+                            "{}: file `{path}` would overwrite template `{t}`'s own file; \
+                             features add files, they never replace the user's",
+                            at()
+                        );
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// ` (did you mean `x`?)` when a known name is close to `name`.
+pub fn suggestion<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> String {
+    known
+        .map(|k| (strsim::jaro_winkler(name, k), k))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| format!(" (did you mean `{k}`?)"))
+        .unwrap_or_default()
+}
+
+fn embedded_files(dir: &Dir<'_>) -> FileSet {
+    let mut out = FileSet::new();
+    collect_embedded(dir, &mut out);
+    out
+}
+
+fn collect_embedded(dir: &Dir<'_>, out: &mut FileSet) {
+    for file in dir.files() {
+        out.insert(slash_path(file.path()), file.contents().to_vec());
+    }
+    for sub in dir.dirs() {
+        collect_embedded(sub, out);
+    }
+}
+
+fn slash_path(path: &Path) -> String {
+    path.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Reads every regular file under `root`. Symbolic links are refused: a module must not
+/// reach outside its folder.
+fn read_folder(root: &Path) -> Result<FileSet> {
+    fn walk(root: &Path, dir: &Path, out: &mut FileSet) -> Result<()> {
+        let entries =
+            std::fs::read_dir(dir).with_context(|| format!("cannot list `{}`", dir.display()))?;
+        for entry in entries {
+            let entry = entry.with_context(|| format!("cannot list `{}`", dir.display()))?;
+            let path = entry.path();
+            let kind = entry
+                .file_type()
+                .with_context(|| format!("cannot stat `{}`", path.display()))?;
+            if kind.is_symlink() {
+                bail!(
+                    "`{}` is a symbolic link; module files must be regular files",
+                    path.display()
+                );
+            } else if kind.is_dir() {
+                walk(root, &path, out)?;
+            } else {
+                let rel = slash_path(path.strip_prefix(root).expect("walked below root"));
+                let bytes = std::fs::read(&path)
+                    .with_context(|| format!("cannot read `{}`", path.display()))?;
+                out.insert(rel, bytes);
+            }
+        }
+        Ok(())
+    }
+    let mut out = FileSet::new();
+    walk(root, root, &mut out)?;
+    Ok(out)
+}
+
+/// Groups `a/x`, `a/y`, `b/z` into `a → {x, y}`, `b → {z}`; top-level files are ignored.
+fn split_top_folders(files: &FileSet) -> BTreeMap<String, FileSet> {
+    let mut out: BTreeMap<String, FileSet> = BTreeMap::new();
+    for (path, bytes) in files {
+        if let Some((top, rest)) = path.split_once('/') {
+            out.entry(top.to_string())
+                .or_default()
+                .insert(rest.to_string(), bytes.clone());
+        }
+    }
+    out
+}
+
+fn utf8<'a>(file: &str, bytes: &'a [u8]) -> Result<&'a str> {
+    std::str::from_utf8(bytes).with_context(|| format!("{file}: not UTF-8 text"))
+}
+
+fn load_templates(files: &FileSet) -> Result<BTreeMap<String, Template>> {
+    let mut templates = BTreeMap::new();
+    for (path, bytes) in files {
+        let Some(name) = path.strip_suffix(".toml").filter(|n| !n.contains('/')) else {
+            continue;
+        };
+        let file = format!("templates/{path}");
+        let source = utf8(&file, bytes)?;
+        let manifest: TemplateManifest = toml::from_str(source)
+            .map_err(|e| anyhow!(toml_error::from_toml_de(&file, source, &e)))?;
+        let info = &manifest.template;
+        if info.name != name {
+            bail!(
+                "{file}: [template].name is `{}` but the file is named `{name}`",
+                info.name
+            );
+        }
+        let prefix = format!("{name}/");
+        let tree: FileSet = files
+            .iter()
+            .filter_map(|(p, b)| {
+                p.strip_prefix(&prefix)
+                    .map(|rel| (rel.to_string(), b.clone()))
+            })
+            .collect();
+        if tree.is_empty() {
+            bail!("{file}: there is no folder `templates/{name}/` beside it");
+        }
+        for (field, value) in [
+            ("registry", Some(&info.registry)),
+            ("readme", info.readme.as_ref()),
+        ] {
+            let Some(value) = value else { continue };
+            check_relative(value).with_context(|| format!("{file}: [template].{field}"))?;
+            if !tree.contains_key(value) {
+                bail!("{file}: [template].{field} `{value}` is not a file of templates/{name}/");
+            }
+        }
+        check_relative(&info.registry_template)
+            .with_context(|| format!("{file}: [template].registry-template"))?;
+        let registry_template = files.get(&info.registry_template).with_context(|| {
+            format!(
+                "{file}: [template].registry-template `{}` is not in templates/",
+                info.registry_template
+            )
+        })?;
+        let registry_template = utf8(&info.registry_template, registry_template)?.to_string();
+        templates.insert(
+            name.to_string(),
+            Template {
+                manifest,
+                files: tree,
+                registry_template,
+            },
+        );
+    }
+    Ok(templates)
+}
+
+fn parse_module(name: &str, files: &FileSet, origin: &str) -> Result<Module> {
+    let file = format!("modules/{name}/module.toml");
+    let source = files
+        .get("module.toml")
+        .with_context(|| format!("module `{name}` ({origin}) has no module.toml"))?;
+    let source = utf8(&file, source)?;
+    let manifest: ModuleManifest = toml::from_str(source)
+        .map_err(|e| anyhow!(toml_error::from_toml_de(&file, source, &e)))
+        .with_context(|| format!("module `{name}` ({origin}): malformed manifest"))?;
+    if manifest.module.name != name {
+        bail!(
+            "{file}: [module].name is `{}` but the folder is named `{name}`",
+            manifest.module.name
+        );
+    }
+    if manifest.module.templates.is_empty() {
+        bail!("{file}: [module].templates is empty; name the templates this module fits");
+    }
+    let mut targets = BTreeMap::new();
+    for (path, content) in files {
+        let Some(source_path) = path.strip_prefix("files/") else {
+            continue;
+        };
+        let (target, render) = match source_path.strip_suffix(".j2") {
+            Some(t) => (t, true),
+            None => (source_path, false),
+        };
+        check_relative(target).with_context(|| format!("{file}: file `files/{source_path}`"))?;
+        if render {
+            utf8(path, content)?;
+        }
+        let previous = targets.insert(
+            target.to_string(),
+            ModuleFile {
+                content: content.clone(),
+                render,
+            },
+        );
+        if previous.is_some() {
+            bail!("{file}: two files land on `{target}` (`{target}` and `{target}.j2`)");
+        }
+    }
+    let readme = match files.get("readme.md") {
+        Some(bytes) => Some(utf8(&format!("modules/{name}/readme.md"), bytes)?.to_string()),
+        None => None,
+    };
+    let mut service_names = std::collections::BTreeSet::new();
+    for service in &manifest.services {
+        if !service_names.insert(&service.name) {
+            bail!("{file}: two [[services]] are named `{}`", service.name);
+        }
+        if service.command.is_empty() {
+            bail!(
+                "{file}: [[services]] `{}` has an empty command",
+                service.name
+            );
+        }
+    }
+    Ok(Module {
+        manifest,
+        files: targets,
+        readme,
+        origin: origin.to_string(),
+    })
+}

@@ -1,0 +1,115 @@
+//! Command-line interface. clap stays here: each command turns its arguments into a
+//! plain request for `commands::*`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Compose feature modules into a Nix-flake web service project, without losing your work.
+#[derive(Debug, Parser)]
+#[command(name = "paxx-compose", version, propagate_version = true)]
+pub struct Cli {
+    /// Run as if started in DIR.
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a project in DIR from a template, with features.
+    New(NewArgs),
+    /// Adopt a folder made by `nix flake init -t github:paxx-dev/paxx#<template>`: give it its name.
+    Init(InitArgs),
+    /// Add features: `paxx-compose add feature redis tasks` (or `add redis tasks`).
+    Add(ChangeArgs),
+    /// Remove features, taking out exactly what they added.
+    #[command(alias = "rm")]
+    Remove(ChangeArgs),
+    /// List the modules that fit this project's template; enabled ones are marked.
+    List(ListArgs),
+    /// Describe a module: summary, requires, conflicts, files, dependencies, services, env.
+    Show(ShowArgs),
+    /// Show the template, the features, and the generated files you changed.
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// Folder to create (must not exist, or be empty).
+    pub dir: PathBuf,
+    /// Template to start from.
+    #[arg(long, short = 't', default_value = "fastapi")]
+    pub template: String,
+    /// Project name (a Python distribution name); defaults to DIR's name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Features to add, comma-separated or repeated: `--feature redis,tasks`.
+    #[arg(long = "feature", short = 'f', value_delimiter = ',')]
+    pub features: Vec<String>,
+    /// Print what would be written, as a unified diff; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Project name (a Python distribution name); defaults to the folder's name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Print what would change, as a unified diff; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ChangeArgs {
+    /// Feature names, optionally after the word `feature`.
+    #[arg(required = true, value_name = "NAME")]
+    pub names: Vec<String>,
+    /// Print what would change, as a unified diff; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Overwrite or delete generated files even if you changed them.
+    #[arg(long)]
+    pub force: bool,
+}
+
+impl ChangeArgs {
+    /// The names, without the optional leading `feature`/`features` word.
+    pub fn feature_names(&self) -> Vec<String> {
+        let skip = matches!(
+            self.names.first().map(String::as_str),
+            Some("feature" | "features")
+        );
+        self.names
+            .iter()
+            .skip(usize::from(skip))
+            .flat_map(|n| n.split(','))
+            .filter(|n| !n.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print JSON (documented in the README; stable).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Module name.
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print JSON (documented in the README; stable).
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,33 @@
+//! `add` and `remove`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+
+use crate::cli::ChangeArgs;
+use crate::plan::{plan_features, Project, Request};
+
+pub fn run(cwd: &Path, args: ChangeArgs, add: bool) -> Result<ExitCode> {
+    let names = args.feature_names();
+    if names.is_empty() {
+        bail!("name at least one feature, e.g. `paxx-compose add feature redis`");
+    }
+    let root = super::project_root(cwd)?;
+    let catalog = super::load_catalog()?;
+    let files = super::disk(&root);
+    let project = Project::load(&files)?;
+    let request = if add {
+        Request::Add(names.clone())
+    } else {
+        Request::Remove(names.clone())
+    };
+    let plan = plan_features(&catalog, &project, &request, args.force)?;
+    let done = format!(
+        "{} {}",
+        if add { "added" } else { "removed" },
+        names.join(", ")
+    );
+    super::finish(&root, &plan, args.dry_run, &done)?;
+    Ok(ExitCode::SUCCESS)
+}

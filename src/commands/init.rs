@@ -1,0 +1,36 @@
+//! `init`: name a folder that `nix flake init -t` copied from a template.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+
+use crate::editors::paxx_toml;
+use crate::plan::{plan_rename, Project};
+
+pub fn run(cwd: &Path, args: crate::cli::InitArgs) -> Result<ExitCode> {
+    if !cwd.join(paxx_toml::FILE).is_file() {
+        bail!(
+            "`{}` has no {}: run `nix flake init -t github:paxx-dev/paxx#fastapi` in it first, \
+             or create a project with `paxx-compose new <DIR>`",
+            cwd.display(),
+            paxx_toml::FILE
+        );
+    }
+    let catalog = super::load_catalog()?;
+    let files = super::disk(cwd);
+    let project = Project::load(&files)?;
+    catalog.template(&project.state.template)?;
+    let name = match args.name {
+        Some(name) => name,
+        None => super::new::name_from_dir(cwd)?,
+    };
+    let plan = plan_rename(&project, &name)?;
+    super::finish(
+        cwd,
+        &plan,
+        args.dry_run,
+        &format!("named the project `{name}`"),
+    )?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,146 @@
+//! `new`: a project built in memory (template, name, features), then written in one go.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+
+use crate::cli::NewArgs;
+use crate::plan::{check_project_name, plan_features, plan_rename, Change, Plan, Project, Request};
+
+pub fn run(cwd: &Path, args: NewArgs) -> Result<ExitCode> {
+    let target = cwd.join(&args.dir);
+    if target.exists() {
+        let empty = target.is_dir()
+            && fs::read_dir(&target)
+                .with_context(|| format!("cannot read `{}`", target.display()))?
+                .next()
+                .is_none();
+        if !empty {
+            bail!(
+                "`{}` already exists and is not empty; pick another folder",
+                target.display()
+            );
+        }
+    }
+    let name = match &args.name {
+        Some(name) => name.clone(),
+        None => name_from_dir(&target)?,
+    };
+    check_project_name(&name)?;
+    let catalog = super::load_catalog()?;
+    let template = catalog.template(&args.template)?;
+
+    let mut tree: BTreeMap<String, Vec<u8>> = template.files.clone();
+    let mut notes = Vec::new();
+    let renamed = plan_rename(&Project::load(&tree)?, &name)?;
+    apply_in_memory(&mut tree, &renamed);
+    if !args.features.is_empty() {
+        let project = Project::load(&tree)?;
+        let plan = plan_features(
+            &catalog,
+            &project,
+            &Request::Add(args.features.clone()),
+            false,
+        )?;
+        notes = plan.notes.clone();
+        apply_in_memory(&mut tree, &plan);
+    }
+    let plan = Plan {
+        changes: tree
+            .into_iter()
+            .map(|(path, bytes)| Change {
+                path,
+                before: None,
+                after: Some(bytes),
+            })
+            .collect(),
+        notes,
+    };
+    if args.dry_run {
+        return super::finish(&target, &plan, true, "").map(|()| ExitCode::SUCCESS);
+    }
+    write_tree(&target, &plan)?;
+    for note in &plan.notes {
+        eprintln!("{note}");
+    }
+    eprintln!(
+        "created `{}` ({} files) from template `{}`{}",
+        args.dir.display(),
+        plan.changes.len(),
+        args.template,
+        if args.features.is_empty() {
+            String::new()
+        } else {
+            format!(" with {}", args.features.join(", "))
+        }
+    );
+    eprintln!(
+        "next: cd {} && nix develop (or: paxx-compose up)",
+        args.dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn apply_in_memory(tree: &mut BTreeMap<String, Vec<u8>>, plan: &Plan) {
+    for change in &plan.changes {
+        match &change.after {
+            Some(bytes) => tree.insert(change.path.clone(), bytes.clone()),
+            None => tree.remove(&change.path),
+        };
+    }
+}
+
+/// Writes the whole tree into a fresh folder beside `target`, then renames it into
+/// place: a failure leaves no half-made project behind.
+fn write_tree(target: &Path, plan: &Plan) -> Result<()> {
+    let parent = target
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let leaf = target
+        .file_name()
+        .context("the new project's folder needs a name")?;
+    let staging: PathBuf = parent.join(format!(
+        ".{}.paxx-new-{}",
+        leaf.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| -> Result<()> {
+        fs::create_dir(&staging)
+            .with_context(|| format!("cannot create a folder in `{}`", parent.display()))?;
+        crate::apply::apply(&staging, &plan.changes)?;
+        if target.exists() {
+            fs::remove_dir(target)
+                .with_context(|| format!("cannot replace `{}`", target.display()))?;
+        }
+        fs::rename(&staging, target)
+            .with_context(|| format!("cannot create `{}`", target.display()))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_dir_all(&staging);
+    }
+    result
+}
+
+/// A project name from a folder's name (`shop_api/` → `shop_api`).
+pub fn name_from_dir(dir: &Path) -> Result<String> {
+    let absolute = if dir.is_absolute() {
+        dir.to_path_buf()
+    } else {
+        std::env::current_dir()?.join(dir)
+    };
+    let leaf = absolute
+        .components()
+        .rev()
+        .find_map(|c| match c {
+            std::path::Component::Normal(n) => Some(n.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    check_project_name(&leaf)
+        .with_context(|| "the folder's name cannot be the project's name; pass --name")?;
+    Ok(leaf)
+}

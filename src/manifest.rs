@@ -1,0 +1,131 @@
+//! The manifests that describe templates and modules, as read from TOML.
+//!
+//! The same files are read by `devshells/*.nix` through `builtins.fromTOML`, so the
+//! shape here is the contract documented in `docs/formats.md`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// `modules/<name>/module.toml`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ModuleManifest {
+    pub module: ModuleInfo,
+    #[serde(default)]
+    pub python: PythonDeps,
+    #[serde(default)]
+    pub nix: NixPackages,
+    #[serde(default)]
+    pub services: Vec<ServiceSpec>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ModuleInfo {
+    pub name: String,
+    #[serde(default = "default_version")]
+    pub version: u32,
+    pub summary: String,
+    pub templates: Vec<String>,
+    #[serde(default)]
+    pub requires: Vec<String>,
+    #[serde(default)]
+    pub conflicts: Vec<String>,
+}
+
+fn default_version() -> u32 {
+    1
+}
+
+/// `templates/<name>.toml`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateManifest {
+    pub template: TemplateInfo,
+    #[serde(default)]
+    pub python: PythonDeps,
+    #[serde(default)]
+    pub nix: NixPackages,
+    #[serde(default)]
+    pub services: Vec<ServiceSpec>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TemplateInfo {
+    pub name: String,
+    pub summary: String,
+    /// Project-relative path of the file regenerated from the feature list.
+    pub registry: String,
+    /// minijinja file beside the manifest that renders the registry.
+    pub registry_template: String,
+    /// Project README that gets one section per enabled feature between markers.
+    #[serde(default)]
+    pub readme: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PythonDeps {
+    #[serde(default)]
+    pub requires_python: Option<String>,
+    #[serde(default)]
+    pub dependencies: Vec<String>,
+    #[serde(default)]
+    pub dev_dependencies: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NixPackages {
+    #[serde(default)]
+    pub packages: Vec<String>,
+}
+
+/// A long-running process `paxx-compose up` starts (a database, a cache, a worker).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ServiceSpec {
+    pub name: String,
+    /// nixpkgs attribute that provides `command[0]`; absent for project processes (a worker).
+    #[serde(default)]
+    pub package: Option<String>,
+    /// Debian package that provides `command[0]`.
+    #[serde(default)]
+    pub debian: Option<String>,
+    pub command: Vec<String>,
+    /// Commands run once, in order, when the state folder is new (e.g. `initdb`).
+    #[serde(default)]
+    pub init: Vec<Vec<String>>,
+    /// Commands run after every start, once the service is ready (e.g. create a database).
+    #[serde(default)]
+    pub setup: Vec<Vec<String>>,
+    #[serde(default)]
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub after: Vec<String>,
+    #[serde(default)]
+    pub ready: Option<Readiness>,
+    /// The program refuses to run as root (PostgreSQL): run it as an unprivileged account then.
+    #[serde(default)]
+    pub refuses_root: bool,
+    /// Extra environment for the process itself.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Readiness {
+    /// Ready once the service's port accepts a TCP connection.
+    #[serde(default)]
+    pub tcp: bool,
+    /// Ready once this command exits 0 (placeholders allowed).
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
+}

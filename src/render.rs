@@ -1,0 +1,71 @@
+//! Rendering module files and the registry with minijinja.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use minijinja::{context, Environment, UndefinedBehavior};
+
+use crate::catalog::{Catalog, Module, Template};
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_trim_blocks(true);
+    env.set_lstrip_blocks(true);
+    env.set_keep_trailing_newline(true);
+    // A typo in a template must fail loudly, not render an empty string into user code.
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env
+}
+
+fn render_text(name: &str, source: &str, project: &str, features: &[String]) -> Result<String> {
+    let env = environment();
+    let template = env
+        .template_from_named_str(name, source)
+        .with_context(|| format!("cannot parse template `{name}`"))?;
+    template
+        .render(context! { project => context! { name => project }, features => features })
+        .with_context(|| format!("cannot render template `{name}`"))
+}
+
+/// The files `module` brings to a project named `project` with `features` enabled.
+pub fn module_files(
+    module: &Module,
+    project: &str,
+    features: &[String],
+) -> Result<BTreeMap<String, Vec<u8>>> {
+    let mut out = BTreeMap::new();
+    for (path, file) in &module.files {
+        let bytes = if file.render {
+            let source = std::str::from_utf8(&file.content).expect("checked at catalog load");
+            let label = format!("modules/{}/files/{path}.j2", module.manifest.module.name);
+            render_text(&label, source, project, features)?.into_bytes()
+        } else {
+            file.content.clone()
+        };
+        out.insert(path.clone(), bytes);
+    }
+    Ok(out)
+}
+
+pub fn registry(template: &Template, project: &str, features: &[String]) -> Result<Vec<u8>> {
+    let label = format!("templates/{}", template.manifest.template.registry_template);
+    Ok(render_text(&label, &template.registry_template, project, features)?.into_bytes())
+}
+
+/// Every file paxx generates for `features` (module files and the registry).
+pub fn generated_files(
+    catalog: &Catalog,
+    template: &Template,
+    project: &str,
+    features: &[String],
+) -> Result<BTreeMap<String, Vec<u8>>> {
+    let mut out = BTreeMap::new();
+    for name in features {
+        out.extend(module_files(catalog.module(name)?, project, features)?);
+    }
+    out.insert(
+        template.manifest.template.registry.clone(),
+        registry(template, project, features)?,
+    );
+    Ok(out)
+}
