@@ -326,6 +326,31 @@ fn parse_module(name: &str, files: &FileSet, origin: &str) -> Result<Module> {
             bail!("{file}: two files land on `{target}` (`{target}` and `{target}.j2`)");
         }
     }
+    for (target, source) in &manifest.files {
+        check_relative(target).with_context(|| format!("{file}: [files] target"))?;
+        check_relative(source).with_context(|| format!("{file}: [files].\"{target}\" source"))?;
+        let content = files.get(source).with_context(|| {
+            format!(
+                "{file}: [files].\"{target}\" names `{source}`, which is not in the module folder"
+            )
+        })?;
+        let render = source.ends_with(".j2");
+        if render {
+            utf8(source, content)?;
+        }
+        if targets
+            .insert(
+                target.clone(),
+                ModuleFile {
+                    content: content.clone(),
+                    render,
+                },
+            )
+            .is_some()
+        {
+            bail!("{file}: [files].\"{target}\" lands on a file that files/ already provides");
+        }
+    }
     let readme = match files.get("readme.md") {
         Some(bytes) => Some(utf8(&format!("modules/{name}/readme.md"), bytes)?.to_string()),
         None => None,

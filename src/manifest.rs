@@ -20,6 +20,10 @@ pub struct ModuleManifest {
     pub services: Vec<ServiceSpec>,
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// Extra files: project path → source path inside the module folder (for files kept
+    /// outside `files/`, e.g. one source shared by several targets).
+    #[serde(default)]
+    pub files: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]

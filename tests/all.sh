@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The one test command: installs what the tiers need, then runs every tier.
+#   tier 1  Rust: unit tests, snapshots, integration tests of the real binary
+#   tier 2  Nix: every .nix parses, `nix flake init -t`, builtins-only logic by `nix eval`
+#   tier 3  end to end: generated projects against real services (PostgreSQL, Redis …)
+# Usage: bash tests/all.sh [--tier N]...   (default: every tier)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+
+tiers=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --tier) tiers+=("$2"); shift 2 ;;
+    *) echo "unknown argument: $1 (use --tier 1|2|3)" >&2; exit 2 ;;
+  esac
+done
+[ ${#tiers[@]} -gt 0 ] || tiers=(1 2 3)
+wants() { [[ " ${tiers[*]} " == *" $1 "* ]]; }
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+started=$(date +%s)
+
+# --- what the tiers need -----------------------------------------------------------
+say "checking tools"
+need_apt=()
+command -v nix-instantiate >/dev/null || need_apt+=(nix-bin)
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+command -v initdb >/dev/null || [ -n "$pg_bin" ] || need_apt+=(postgresql)
+command -v redis-server >/dev/null || need_apt+=(redis-server)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "installing from Debian: ${need_apt[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  else
+    echo "missing (install them, e.g. sudo apt-get install ${need_apt[*]}): ${need_apt[*]}" >&2
+    exit 1
+  fi
+fi
+if ! command -v uv >/dev/null; then
+  echo "installing uv with pip"
+  python3 -m pip install --quiet uv || python3 -m pip install --quiet --user uv
+  export PATH="$HOME/.local/bin:$PATH"
+fi
+command -v cargo >/dev/null || { echo "cargo is required (rustup)" >&2; exit 1; }
+echo "cargo $(cargo --version | cut -d' ' -f2), uv $(uv --version | cut -d' ' -f2), $(nix-instantiate --version), python $(python3 --version | cut -d' ' -f2)"
+
+say "building paxx-compose"
+cargo build --quiet --locked
+bin="$repo/target/debug/paxx-compose"
+
+if wants 1; then
+  say "tier 1: Rust tests"
+  t=$(date +%s)
+  CI=true cargo test --quiet --locked
+  echo "tier 1 took $(( $(date +%s) - t )) s"
+fi
+
+if wants 2; then
+  say "tier 2: Nix"
+  t=$(date +%s)
+  PAXX_COMPOSE="$bin" bash tests/nix/run.sh
+  echo "tier 2 took $(( $(date +%s) - t )) s"
+fi
+
+if wants 3; then
+  say "tier 3: end to end"
+  t=$(date +%s)
+  pythons=(python3)
+  for v in 3.12 3.13; do
+    p=$(ls -d "$HOME"/.pyenv/versions/"$v"*/bin/python3 2>/dev/null | head -1 || true)
+    [ -n "$p" ] && pythons+=("$p")
+  done
+  python3 tests/e2e/run.py --bin "$bin" --python "${pythons[@]}"
+  echo "tier 3 took $(( $(date +%s) - t )) s"
+fi
+
+say "all requested tiers passed in $(( $(date +%s) - started )) s"

@@ -1,0 +1,352 @@
+//! The composing commands (`new`, `init`, `add`, `remove`) on real folders.
+
+mod common;
+
+use std::fs;
+
+use common::*;
+
+#[test]
+fn new_without_features_is_the_template_byte_for_byte() {
+    let ws = Workspace::new();
+    ws.run(&["new", "app"]).ok();
+    let project = tree(&ws.project("app"));
+    assert_eq!(
+        differences(&project, &tree(&template_dir("fastapi"))),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn new_applies_the_name_to_pyproject_and_paxx_toml_only() {
+    let ws = Workspace::new();
+    ws.run(&["new", "shop"]).ok();
+    let project = tree(&ws.project("shop"));
+    let template = tree(&template_dir("fastapi"));
+    assert_eq!(
+        differences(&project, &template),
+        vec!["paxx.toml", "pyproject.toml"]
+    );
+    insta::assert_snapshot!(tree_diff(&template, &project));
+}
+
+#[test]
+fn new_with_features_adds_their_files_and_edits() {
+    let ws = Workspace::new();
+    let run = ws.run(&["new", "shop", "--feature", "jobs"]);
+    run.ok();
+    assert!(
+        run.stderr.contains("jobs needs cache: adding it"),
+        "{}",
+        run.stderr
+    );
+    ws.run(&["new", "bare", "--name", "shop"]).ok();
+    let diff = tree_diff(&tree(&ws.project("bare")), &tree(&ws.project("shop")));
+    insta::assert_snapshot!(redact_hashes(&diff));
+}
+
+#[test]
+fn init_then_add_equals_new_with_features() {
+    let ws = Workspace::new();
+    ws.run(&["new", "made", "--name", "shop", "--feature", "cache,mail"])
+        .ok();
+    let copied = ws.project("copied");
+    fs::create_dir(&copied).unwrap();
+    for (path, bytes) in tree(&template_dir("fastapi")) {
+        let target = copied.join(&path);
+        fs::create_dir_all(target.parent().unwrap()).unwrap();
+        fs::write(target, bytes).unwrap();
+    }
+    ws.run_in(&copied, &["init", "--name", "shop"]).ok();
+    ws.run_in(&copied, &["add", "feature", "cache", "mail"])
+        .ok();
+    assert_eq!(
+        differences(&tree(&ws.project("made")), &tree(&copied)),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn init_takes_the_folder_name_by_default() {
+    let ws = Workspace::new();
+    ws.run(&["new", "app"]).ok();
+    fs::rename(ws.project("app"), ws.project("billing")).unwrap();
+    ws.run_in(&ws.project("billing"), &["init"]).ok();
+    let toml = fs::read_to_string(ws.project("billing/paxx.toml")).unwrap();
+    assert!(toml.contains("name = \"billing\""), "{toml}");
+}
+
+#[test]
+fn adding_twice_changes_nothing_the_second_time() {
+    let ws = Workspace::new();
+    ws.run(&["new", "app"]).ok();
+    let dir = ws.project("app");
+    ws.run_in(&dir, &["add", "feature", "cache"]).ok();
+    let once = tree(&dir);
+    let again = ws.run_in(&dir, &["add", "cache"]);
+    again.ok();
+    assert!(
+        again.stderr.contains("cache is already enabled"),
+        "{}",
+        again.stderr
+    );
+    assert!(
+        again.stderr.contains("nothing to change"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(differences(&once, &tree(&dir)), Vec::<String>::new());
+}
+
+#[test]
+fn add_then_remove_restores_the_tree_for_every_module() {
+    let ws = Workspace::new();
+    ws.run(&["new", "app"]).ok();
+    let dir = ws.project("app");
+    let bare = tree(&dir);
+    let bare_folders = folders(&dir);
+    let list = ws.run_in(&dir, &["list", "--json"]);
+    list.ok();
+    let modules: Vec<serde_json::Value> = serde_json::from_str(&list.stdout).unwrap();
+    let names: Vec<&str> = modules
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.len() >= 4,
+        "the catalog should hold the fixtures and the real modules: {names:?}"
+    );
+    for name in names {
+        ws.run_in(&dir, &["add", "feature", name]).ok();
+        assert_ne!(
+            differences(&bare, &tree(&dir)),
+            Vec::<String>::new(),
+            "{name} changed nothing"
+        );
+        ws.run_in(&dir, &["remove", "feature", name]).ok();
+        assert_eq!(
+            differences(&bare, &tree(&dir)),
+            Vec::<String>::new(),
+            "after add/remove {name}"
+        );
+        assert_eq!(folders(&dir), bare_folders, "folders left behind by {name}");
+    }
+}
+
+#[test]
+fn removing_a_feature_takes_out_what_it_pulled_in() {
+    let ws = Workspace::new();
+    ws.run(&["new", "app"]).ok();
+    let dir = ws.project("app");
+    let bare = tree(&dir);
+    ws.run_in(&dir, &["add", "jobs"]).ok();
+    let refused = ws.run_in(&dir, &["remove", "cache"]);
+    refused.failed();
+    assert!(
+        refused.stderr.contains("cache is required by jobs"),
+        "{}",
+        refused.stderr
+    );
+    ws.run_in(&dir, &["rm", "jobs"]).ok();
+    assert_eq!(differences(&bare, &tree(&dir)), Vec::<String>::new());
+}
+
+#[test]
+fn a_feature_asked_for_stays_when_the_one_needing_it_goes() {
+    let ws = Workspace::new();
+    ws.run(&["new", "app"]).ok();
+    let dir = ws.project("app");
+    ws.run_in(&dir, &["add", "cache"]).ok();
+    ws.run_in(&dir, &["add", "jobs"]).ok();
+    ws.run_in(&dir, &["remove", "jobs"]).ok();
+    assert!(dir.join("app/features/cache.py").exists());
+    assert!(!dir.join("app/features/jobs.py").exists());
+}
+
+#[test]
+fn dry_run_prints_a_diff_and_writes_nothing() {
+    let ws = Workspace::new();
+    ws.run(&["new", "app"]).ok();
+    let dir = ws.project("app");
+    let before = tree(&dir);
+    let run = ws.run_in(&dir, &["add", "cache", "--dry-run"]);
+    run.ok();
+    assert_eq!(differences(&before, &tree(&dir)), Vec::<String>::new());
+    assert!(
+        run.stdout
+            .contains("--- /dev/null\n+++ b/app/features/cache.py"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("+    \"redis>=5.0\","),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stderr.contains("nothing was written"), "{}", run.stderr);
+
+    let new_dry = ws.run(&["new", "other", "--dry-run"]);
+    new_dry.ok();
+    assert!(!ws.project("other").exists());
+}
+
+#[test]
+fn a_generated_file_the_user_changed_is_not_overwritten() {
+    let ws = Workspace::new();
+    ws.run(&["new", "app"]).ok();
+    let dir = ws.project("app");
+    ws.run_in(&dir, &["add", "cache"]).ok();
+    // cache.py renders differently once jobs is enabled, so adding jobs would rewrite it.
+    fs::write(dir.join("app/features/cache.py"), "# mine\n").unwrap();
+    let before = tree(&dir);
+    let run = ws.run_in(&dir, &["add", "jobs"]);
+    run.failed();
+    insta::assert_snapshot!(run.transcript());
+    assert_eq!(differences(&before, &tree(&dir)), Vec::<String>::new());
+
+    let status = ws.run_in(&dir, &["status", "--json"]);
+    let status: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(
+        status["modified"],
+        serde_json::json!(["app/features/cache.py"])
+    );
+
+    ws.run_in(&dir, &["add", "jobs", "--force"]).ok();
+    assert!(fs::read_to_string(dir.join("app/features/cache.py"))
+        .unwrap()
+        .contains("SHARED_WITH_WORKER = True"));
+}
+
+#[test]
+fn removing_a_feature_whose_file_the_user_changed_is_refused() {
+    let ws = Workspace::new();
+    ws.run(&["new", "app"]).ok();
+    let dir = ws.project("app");
+    ws.run_in(&dir, &["add", "sms"]).ok();
+    fs::write(dir.join("app/features/sms.py"), "SENDER = 'mine'\n").unwrap();
+    let run = ws.run_in(&dir, &["remove", "sms"]);
+    run.failed();
+    assert!(
+        run.stderr
+            .contains("app/features/sms.py: changed since paxx wrote it; paxx would delete it"),
+        "{}",
+        run.stderr
+    );
+    assert!(dir.join("app/features/sms.py").exists());
+}
+
+#[test]
+fn a_file_of_the_users_in_a_features_way_is_not_overwritten() {
+    let ws = Workspace::new();
+    ws.run(&["new", "app"]).ok();
+    let dir = ws.project("app");
+    fs::write(dir.join("app/features/sms.py"), "# the user's own\n").unwrap();
+    let run = ws.run_in(&dir, &["add", "sms"]);
+    run.failed();
+    assert!(
+        run.stderr
+            .contains("app/features/sms.py: exists, and paxx did not write it"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        fs::read_to_string(dir.join("app/features/sms.py")).unwrap(),
+        "# the user's own\n"
+    );
+}
+
+#[test]
+fn a_generated_file_the_user_deleted_stays_deleted() {
+    let ws = Workspace::new();
+    ws.run(&["new", "app"]).ok();
+    let dir = ws.project("app");
+    ws.run_in(&dir, &["add", "cache"]).ok();
+    fs::remove_file(dir.join("app/features/cache.py")).unwrap();
+    let run = ws.run_in(&dir, &["add", "jobs"]);
+    run.ok();
+    assert!(
+        run.stderr
+            .contains("app/features/cache.py: you deleted this generated file"),
+        "{}",
+        run.stderr
+    );
+    assert!(!dir.join("app/features/cache.py").exists());
+    let status: serde_json::Value =
+        serde_json::from_str(&ws.run_in(&dir, &["status", "--json"]).stdout).unwrap();
+    assert_eq!(
+        status["missing"],
+        serde_json::json!(["app/features/cache.py"])
+    );
+}
+
+#[test]
+fn a_failure_midway_leaves_the_tree_untouched() {
+    let ws = Workspace::new();
+    ws.run(&["new", "app"]).ok();
+    let dir = ws.project("app");
+    ws.run_in(&dir, &["add", "cache"]).ok();
+    let before = tree(&dir);
+    let before_folders = folders(&dir);
+    for after in 0..6 {
+        let mut cmd = ws.command(&dir, &["add", "jobs"]);
+        cmd.env("PAXX_TEST_FAIL_AFTER_RENAMES", after.to_string());
+        let run = ws.finish(cmd);
+        run.failed();
+        assert!(run.stderr.contains("nothing was changed"), "{}", run.stderr);
+        assert_eq!(
+            differences(&before, &tree(&dir)),
+            Vec::<String>::new(),
+            "failing after {after} renames"
+        );
+        assert_eq!(
+            folders(&dir),
+            before_folders,
+            "failing after {after} renames"
+        );
+    }
+    ws.run_in(&dir, &["add", "jobs"]).ok();
+}
+
+#[test]
+fn an_unwritable_folder_fails_before_any_write() {
+    let ws = Workspace::new();
+    ws.run(&["new", "app"]).ok();
+    let dir = ws.project("app");
+    // A file where a folder must be created: fails for root too, unlike chmod.
+    fs::remove_dir_all(dir.join("tests")).unwrap();
+    fs::write(dir.join("tests"), "not a folder").unwrap();
+    let before = tree(&dir);
+    let run = ws.run_in(&dir, &["add", "cache"]);
+    run.failed();
+    assert!(run.stderr.contains("nothing was changed"), "{}", run.stderr);
+    assert_eq!(differences(&before, &tree(&dir)), Vec::<String>::new());
+
+    // A folder the kernel will not let anyone write to.
+    let run = ws.run_in(std::path::Path::new("/proc"), &["new", "x"]);
+    run.failed();
+    assert!(!std::path::Path::new("/proc/x").exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_read_only_folder_fails_before_any_write() {
+    use std::os::unix::fs::PermissionsExt;
+    let ws = Workspace::new();
+    ws.run(&["new", "app"]).ok();
+    let dir = ws.project("app");
+    let features = dir.join("app/features");
+    fs::set_permissions(&features, fs::Permissions::from_mode(0o555)).unwrap();
+    let probe = features.join(".probe");
+    if fs::write(&probe, "").is_ok() {
+        // Running as root: permissions do not bind; the fault-injection test covers this.
+        fs::remove_file(&probe).unwrap();
+        fs::set_permissions(&features, fs::Permissions::from_mode(0o755)).unwrap();
+        eprintln!("skipped: root ignores folder permissions");
+        return;
+    }
+    let before = tree(&dir);
+    let run = ws.run_in(&dir, &["add", "cache"]);
+    fs::set_permissions(&features, fs::Permissions::from_mode(0o755)).unwrap();
+    run.failed();
+    assert_eq!(differences(&before, &tree(&dir)), Vec::<String>::new());
+}

@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""End-to-end tier: generate projects, start their real services, run their own checks.
+
+For each project set (the bare template, every module alone, all compatible modules
+together) this generates a project with `paxx-compose new` in a temporary folder, gives
+every service a free port, runs `paxx-compose up --detach`, installs the project with uv
+(one shared cache), runs the project's pytest, `ruff check`, `ruff format --check` and
+mypy with the services' settings exported, then `paxx-compose down`. It prints a timing
+table and exits non-zero if any step of any project failed.
+
+Usage: run.py --bin PATH [--only NAME ...] [--python PY ...] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+STEP_TIMEOUT = 900
+
+
+@dataclass
+class Outcome:
+    name: str
+    python: str
+    features: list[str]
+    steps: list[tuple[str, float, bool]] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error and all(ok for _, _, ok in self.steps)
+
+    @property
+    def seconds(self) -> float:
+        return sum(t for _, t, _ in self.steps)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run(cmd: list[str], cwd: Path, env: dict[str, str], log: Path) -> tuple[bool, float]:
+    start = time.monotonic()
+    with log.open("ab") as out:
+        out.write(f"\n$ {' '.join(cmd)}\n".encode())
+        out.flush()
+        try:
+            code = subprocess.run(
+                cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=STEP_TIMEOUT
+            ).returncode
+        except subprocess.TimeoutExpired:
+            out.write(f"timed out after {STEP_TIMEOUT} s\n".encode())
+            code = -1
+    return code == 0, time.monotonic() - start
+
+
+def catalog(binary: str, template: str) -> list[dict]:
+    out = subprocess.run(
+        [binary, "list", "--json"], check=True, capture_output=True, text=True, cwd=tempfile.gettempdir()
+    ).stdout
+    return [m for m in json.loads(out) if template in m["templates"]]
+
+
+def compatible_all(modules: list[dict]) -> list[str]:
+    """Every module, leaving out the later one of each conflicting pair."""
+    chosen: list[str] = []
+    for m in sorted(modules, key=lambda m: m["name"]):
+        taken = set(chosen)
+        if not taken.intersection(m["conflicts"]) and not any(
+            m["name"] in o["conflicts"] for o in modules if o["name"] in taken
+        ):
+            chosen.append(m["name"])
+    return chosen
+
+
+def project_sets(binary: str, template: str) -> list[tuple[str, list[str]]]:
+    modules = catalog(binary, template)
+    sets: list[tuple[str, list[str]]] = [("bare", [])]
+    sets += [(m["name"], [m["name"]]) for m in modules]
+    everything = compatible_all(modules)
+    if len(everything) > 1:
+        sets.append(("all", everything))
+    return sets
+
+
+def check_project(
+    binary: str, work: Path, name: str, features: list[str], python: str, base_env: dict[str, str]
+) -> Outcome:
+    outcome = Outcome(name, python, features)
+    project = work / f"{name}-{Path(python).name}"
+    log = work / f"{project.name}.log"
+    env = dict(base_env)
+
+    def step(label: str, cmd: list[str], cwd: Path = project) -> bool:
+        ok, seconds = run(cmd, cwd, env, log)
+        outcome.steps.append((label, seconds, ok))
+        return ok
+
+    new_cmd = [binary, "new", str(project), "--name", f"e2e-{name}"]
+    if features:
+        new_cmd += ["--feature", ",".join(features)]
+    if not step("new", new_cmd, work):
+        outcome.error = "paxx-compose new failed"
+        return outcome
+
+    status = json.loads(
+        subprocess.run([binary, "status", "--json"], cwd=project, check=True, capture_output=True, text=True).stdout
+    )
+    ports = {s["name"]: free_port() for s in status["services"] if s.get("port")}
+    with (project / "paxx.toml").open("a") as f:
+        f.write("\n[ports]\n" + "".join(f"{k} = {v}\n" for k, v in ports.items()))
+
+    try:
+        if not step("up", [binary, "up", "--detach"]):
+            outcome.error = "paxx-compose up failed"
+            return outcome
+        exported = json.loads(
+            subprocess.run([binary, "env", "--json"], cwd=project, check=True, capture_output=True, text=True).stdout
+        )
+        env.update(exported)
+        env["ENVIRONMENT"] = "test"
+        if not step("uv sync", ["uv", "sync", "--python", python]):
+            outcome.error = "uv sync failed"
+            return outcome
+        step("pytest", ["uv", "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider"])
+        step("ruff check", ["uv", "run", "--no-sync", "ruff", "check", "."])
+        step("ruff format", ["uv", "run", "--no-sync", "ruff", "format", "--check", "."])
+        step("mypy", ["uv", "run", "--no-sync", "mypy", "app", "tests"])
+    finally:
+        step("down", [binary, "down"])
+    return outcome
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bin", required=True, help="the paxx-compose binary")
+    parser.add_argument("--template", default="fastapi")
+    parser.add_argument("--only", nargs="*", help="project sets to run (bare, all, or module names)")
+    parser.add_argument(
+        "--python", nargs="*", default=None, help="interpreters for the bare project (first one runs every set)"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the generated projects and logs")
+    args = parser.parse_args()
+
+    binary = str(Path(args.bin).resolve())
+    pythons = args.python or ["python3"]
+    sets = project_sets(binary, args.template)
+    if args.only:
+        sets = [s for s in sets if s[0] in args.only]
+
+    work = Path(tempfile.mkdtemp(prefix="paxx-e2e-"))
+    os.chmod(work, 0o755)  # services may run as an unprivileged account when we are root
+    env = dict(os.environ)
+    env.setdefault("UV_CACHE_DIR", str(Path.home() / ".cache" / "paxx-e2e-uv"))
+    env["UV_PROJECT_ENVIRONMENT"] = ".venv"
+    env.pop("VIRTUAL_ENV", None)
+
+    runs: list[tuple[str, list[str], str]] = [(n, f, pythons[0]) for n, f in sets]
+    runs += [("bare", [], py) for py in pythons[1:] if any(n == "bare" for n, _ in sets)]
+    outcomes = []
+    total_start = time.monotonic()
+    for name, features, python in runs:
+        print(f"==> {name} ({python}){': ' + ', '.join(features) if features else ''}", flush=True)
+        outcome = check_project(binary, work, name, features, python, env)
+        outcomes.append(outcome)
+        for label, seconds, ok in outcome.steps:
+            print(f"    {'ok  ' if ok else 'FAIL'} {label:<12} {seconds:7.1f} s", flush=True)
+        if not outcome.ok:
+            log = work / f"{name}-{Path(python).name}.log"
+            print(f"    failed: {outcome.error or 'see log'}; last lines of {log}:")
+            lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+            for line in lines[-60:]:
+                print(f"      {line}")
+
+    print("\nper-project timings (seconds):")
+    print(f"  {'project':<16} {'python':<10} {'total':>7}  result")
+    for o in outcomes:
+        print(f"  {o.name:<16} {Path(o.python).name:<10} {o.seconds:7.1f}  {'ok' if o.ok else 'FAILED'}")
+    print(f"  whole tier: {time.monotonic() - total_start:.1f} s")
+    if args.keep:
+        print(f"projects kept in {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+    failed = [o.name for o in outcomes if not o.ok]
+    if failed:
+        print(f"end-to-end FAILED for: {', '.join(failed)}")
+        return 1
+    print(f"end-to-end ok: {len(outcomes)} project(s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
