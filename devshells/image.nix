@@ -1,0 +1,73 @@
+# The project's OCI image: the app and its locked Python environment, nothing else
+# (no shell, no package manager). Reproducible: a fixed creation time and only store
+# paths, so two builds of the same commit give the same image hash.
+{
+  pkgs,
+  name,
+  venv, # the locked virtualenv (uv2nix), with uvicorn
+  appSource, # the project's files, filtered (devshells/lib/app-source.nix)
+  appModule ? "app.main:app",
+  port ? 8000,
+  uid ? 1000,
+  created ? "1970-01-01T00:00:01Z",
+  tag ? "latest",
+}:
+let
+  p = toString port;
+  id = toString uid;
+  seconds = s: s * 1000000000; # Docker's health-check durations are nanoseconds
+  probe = "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:${p}/health/live', timeout=3).status == 200 else 1)";
+in
+pkgs.dockerTools.buildLayeredImage {
+  inherit name tag created;
+  # Store paths named in `config` are part of the image's closure; these few files are
+  # all it gets besides.
+  extraCommands = ''
+    mkdir -p etc tmp
+    chmod 1777 tmp
+    echo 'root:x:0:0:root:/root:/sbin/nologin' > etc/passwd
+    echo 'app:x:${id}:${id}:app:/tmp:/sbin/nologin' >> etc/passwd
+    echo 'root:x:0:' > etc/group
+    echo 'app:x:${id}:' >> etc/group
+  '';
+  config = {
+    User = "${id}:${id}";
+    WorkingDir = "${appSource}";
+    Entrypoint = [
+      "${venv}/bin/uvicorn"
+      appModule
+      "--app-dir"
+      "${appSource}"
+      "--host"
+      "0.0.0.0"
+      "--port"
+      p
+      "--proxy-headers"
+    ];
+    ExposedPorts = {
+      "${p}/tcp" = { };
+    };
+    Env = [
+      "PORT=${p}"
+      "HOME=/tmp"
+      "PYTHONUNBUFFERED=1"
+      "PYTHONDONTWRITEBYTECODE=1"
+      "SSL_CERT_FILE=${pkgs.cacert}/etc/ssl/certs/ca-bundle.crt"
+    ];
+    Healthcheck = {
+      Test = [
+        "CMD"
+        "${venv}/bin/python"
+        "-c"
+        probe
+      ];
+      Interval = seconds 10;
+      Timeout = seconds 5;
+      StartPeriod = seconds 10;
+      Retries = 3;
+    };
+    Labels = {
+      "org.opencontainers.image.title" = name;
+    };
+  };
+}
