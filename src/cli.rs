@@ -10,8 +10,8 @@ use clap::{Args, Parser, Subcommand};
 #[command(name = "paxx-compose", version, propagate_version = true)]
 pub struct Cli {
     /// Run as if started in DIR.
-    #[arg(short = 'C', global = true, value_name = "DIR")]
-    pub dir: Option<PathBuf>,
+    #[arg(short = 'C', id = "chdir", global = true, value_name = "DIR")]
+    pub chdir: Option<PathBuf>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -32,8 +32,21 @@ pub enum Command {
     List(ListArgs),
     /// Describe a module: summary, requires, conflicts, files, dependencies, services, env.
     Show(ShowArgs),
-    /// Show the template, the features, and the generated files you changed.
+    /// Show the template, the features, the generated files you changed, and the services.
     Status(StatusArgs),
+    /// Start the project's services (PostgreSQL …) in order and wait until they are ready.
+    ///
+    /// In the foreground (the default) their output is shown, each line behind the
+    /// service's name, until Ctrl-C stops them all. Services already running are left
+    /// as they are; only the missing ones are started.
+    Up(UpArgs),
+    /// Stop the services `up` started (all, or those named), last started first.
+    Down(DownArgs),
+    /// Print the environment that reaches the services, as `export` lines:
+    /// `eval "$(paxx-compose env)"`.
+    Env(EnvArgs),
+    /// Check what this machine lacks for this project, and say how to get it.
+    Doctor(DoctorArgs),
 }
 
 #[derive(Debug, Args)]
@@ -110,6 +123,38 @@ pub struct ShowArgs {
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// Print JSON (documented in the README; stable).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Services to start (with the services they start after); all when none are named.
+    #[arg(value_name = "SERVICE")]
+    pub services: Vec<String>,
+    /// Return once every service is ready, leaving them running in the background
+    /// (output in `.paxx/logs/<service>.log`); stop them with `paxx-compose down`.
+    #[arg(long, short = 'd')]
+    pub detach: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    /// Services to stop; all when none are named.
+    #[arg(value_name = "SERVICE")]
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    /// Print a JSON object of names to values instead.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Print JSON: `{"ok": bool, "checks": [{"check", "status", "detail", "fix"}]}`.
     #[arg(long)]
     pub json: bool,
 }

@@ -14,6 +14,7 @@ mod paths;
 mod plan;
 mod render;
 mod resolve;
+mod services;
 mod toml_error;
 
 fn main() -> ExitCode {

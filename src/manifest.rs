@@ -121,6 +121,29 @@ pub struct ServiceSpec {
     /// Extra environment for the process itself.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// Signal that asks the service to stop; PostgreSQL wants `INT` (its `TERM` waits
+    /// for every client to disconnect).
+    #[serde(default)]
+    pub stop_signal: StopSignal,
+    /// Seconds to wait for readiness before giving up (default 60).
+    #[serde(default)]
+    pub ready_timeout: Option<u64>,
+    /// Seconds between the stop signal and SIGKILL (default 10).
+    #[serde(default)]
+    pub stop_timeout: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+pub enum StopSignal {
+    #[default]
+    #[serde(rename = "TERM")]
+    Term,
+    #[serde(rename = "INT")]
+    Int,
+    #[serde(rename = "QUIT")]
+    Quit,
+    #[serde(rename = "HUP")]
+    Hup,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]

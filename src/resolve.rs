@@ -8,7 +8,7 @@ use anyhow::{bail, Result};
 use serde::Serialize;
 
 use crate::catalog::{suggestion, Catalog};
-use crate::manifest::{Readiness, ServiceSpec};
+use crate::manifest::{Readiness, ServiceSpec, StopSignal};
 
 /// A feature enabled because another requires it: `(by, required)`.
 pub type PulledIn = (String, String);
@@ -90,7 +90,16 @@ pub struct ResolvedService {
     pub env: BTreeMap<String, String>,
     /// `<root>/.paxx/state/<name>`.
     pub state: String,
+    pub stop_signal: StopSignal,
+    /// Seconds; the manifest's value or the default.
+    pub ready_timeout: u64,
+    pub stop_timeout: u64,
 }
+
+/// Seconds `up` waits for a service to become ready when its manifest does not say.
+pub const DEFAULT_READY_TIMEOUT: u64 = 60;
+/// Seconds `down` waits after the stop signal before SIGKILL when the manifest does not say.
+pub const DEFAULT_STOP_TIMEOUT: u64 = 10;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Resolved {
@@ -190,6 +199,9 @@ pub fn resolve(
                 .map(|(k, v)| Ok((k.clone(), fill(v, Some(s))?)))
                 .collect::<Result<_>>()?,
             state: state_dir(root, &s.name),
+            stop_signal: s.stop_signal,
+            ready_timeout: s.ready_timeout.unwrap_or(DEFAULT_READY_TIMEOUT),
+            stop_timeout: s.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT),
         });
     }
     let mut env = BTreeMap::new();
@@ -328,6 +340,9 @@ mod tests {
             ready: None,
             refuses_root: false,
             env: BTreeMap::new(),
+            stop_signal: StopSignal::Term,
+            ready_timeout: None,
+            stop_timeout: None,
         }
     }
 

@@ -14,14 +14,18 @@ use crate::editors::paxx_toml;
 use crate::plan::Plan;
 
 mod change;
+mod doctor;
+mod down;
+mod env;
 mod init;
 mod list;
 mod new;
 mod show;
 mod status;
+mod up;
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
-    let cwd = match &cli.dir {
+    let cwd = match &cli.chdir {
         Some(dir) => dir.clone(),
         None => std::env::current_dir().context("cannot read the current folder")?,
     };
@@ -36,6 +40,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::List(args) => list::run(&cwd, args),
         Command::Show(args) => show::run(args),
         Command::Status(args) => status::run(&cwd, args),
+        Command::Up(args) => up::run(&cwd, args),
+        Command::Down(args) => down::run(&cwd, args),
+        Command::Env(args) => env::run(&cwd, args),
+        Command::Doctor(args) => doctor::run(&cwd, args),
     }
 }
 

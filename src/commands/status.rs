@@ -1,4 +1,5 @@
-//! `status`: what this project is, and which generated files the user changed.
+//! `status`: what this project is, which generated files the user changed, and which
+//! services are running.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,6 +14,7 @@ use crate::hash::content_hash;
 use crate::plan::{Project, ProjectFiles};
 use crate::render;
 use crate::resolve::{enabled_features, resolve, ResolvedService};
+use crate::services::{self, stop::Runtime};
 
 #[derive(Serialize)]
 struct Status {
@@ -28,8 +30,18 @@ struct Status {
     /// Generated files the user deleted.
     missing: Vec<String>,
     packages: Vec<String>,
-    services: Vec<ResolvedService>,
+    services: Vec<ServiceStatus>,
     env: BTreeMap<String, String>,
+}
+
+/// A resolved service and, as new keys beside its fields, whether it runs (`pid`,
+/// `running`, `healthy`, `detached`).
+#[derive(Serialize)]
+struct ServiceStatus {
+    #[serde(flatten)]
+    service: ResolvedService,
+    #[serde(flatten)]
+    runtime: Runtime,
 }
 
 pub fn run(cwd: &Path, args: StatusArgs) -> Result<ExitCode> {
@@ -37,7 +49,14 @@ pub fn run(cwd: &Path, args: StatusArgs) -> Result<ExitCode> {
     let catalog = super::load_catalog()?;
     let files = super::disk(&root);
     let project = Project::load(&files)?;
-    let status = gather(&catalog, &project, &files, &root)?;
+    let mut status = gather(&catalog, &project, &files, &root)?;
+    let canonical = root
+        .canonicalize()
+        .with_context(|| format!("cannot resolve `{}`", root.display()))?;
+    let layout = services::state::Layout::new(&canonical);
+    for service in &mut status.services {
+        service.runtime = services::stop::runtime(&layout, &canonical, &service.service)?;
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&status)?);
         return Ok(ExitCode::SUCCESS);
@@ -74,18 +93,25 @@ pub fn run(cwd: &Path, args: StatusArgs) -> Result<ExitCode> {
     for path in &status.missing {
         println!("deleted:  {path}");
     }
-    if !status.services.is_empty() {
-        let names: Vec<String> = status
-            .services
-            .iter()
-            .map(|s| {
-                s.port
-                    .map_or(s.name.clone(), |p| format!("{} :{p}", s.name))
-            })
-            .collect();
-        println!("services: {}", names.join(", "));
-    }
+    print_services(&status.services);
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_services(list: &[ServiceStatus]) {
+    if list.is_empty() {
+        return;
+    }
+    println!("services:");
+    let width = list.iter().map(|s| s.service.name.len()).max().unwrap_or(0);
+    for ServiceStatus { service, runtime } in list {
+        let port = service.port.map_or(String::new(), |p| format!(":{p}"));
+        let state = match runtime.pid {
+            Some(pid) if runtime.healthy => format!("running (pid {pid}), healthy"),
+            Some(pid) => format!("running (pid {pid}), not ready"),
+            None => "stopped".to_string(),
+        };
+        println!("  {:<width$}  {port:<6}  {state}", service.name);
+    }
 }
 
 fn gather(
@@ -95,23 +121,8 @@ fn gather(
     root: &Path,
 ) -> Result<Status> {
     let state = &project.state;
-    let template = catalog.template(&state.template)?;
     let (enabled, _) = enabled_features(catalog, &state.template, &state.features)?;
-    let expected = render::generated_files(catalog, template, &state.name, &enabled)?;
-    let (mut modified, mut missing) = (Vec::new(), Vec::new());
-    for path in expected.keys() {
-        let baseline = state
-            .generated
-            .get(path)
-            .cloned()
-            .or_else(|| template.files.get(path).map(|b| content_hash(b)));
-        let Some(baseline) = baseline else { continue };
-        match files.read(path)? {
-            Some(now) if content_hash(&now) != baseline => modified.push(path.clone()),
-            Some(_) => {}
-            None => missing.push(path.clone()),
-        }
-    }
+    let (modified, missing) = drift(catalog, project, files)?;
     let root = root
         .canonicalize()
         .with_context(|| format!("cannot resolve `{}`", root.display()))?;
@@ -131,7 +142,41 @@ fn gather(
         modified,
         missing,
         packages: resolved.packages,
-        services: resolved.services,
+        services: resolved
+            .services
+            .into_iter()
+            .map(|service| ServiceStatus {
+                service,
+                runtime: Runtime::default(),
+            })
+            .collect(),
         env: resolved.env,
     })
+}
+
+/// Generated files the user changed, and those they deleted (`doctor` says the same).
+pub fn drift(
+    catalog: &Catalog,
+    project: &Project,
+    files: &dyn ProjectFiles,
+) -> Result<(Vec<String>, Vec<String>)> {
+    let state = &project.state;
+    let template = catalog.template(&state.template)?;
+    let (enabled, _) = enabled_features(catalog, &state.template, &state.features)?;
+    let expected = render::generated_files(catalog, template, &state.name, &enabled)?;
+    let (mut modified, mut missing) = (Vec::new(), Vec::new());
+    for path in expected.keys() {
+        let baseline = state
+            .generated
+            .get(path)
+            .cloned()
+            .or_else(|| template.files.get(path).map(|b| content_hash(b)));
+        let Some(baseline) = baseline else { continue };
+        match files.read(path)? {
+            Some(now) if content_hash(&now) != baseline => modified.push(path.clone()),
+            Some(_) => {}
+            None => missing.push(path.clone()),
+        }
+    }
+    Ok((modified, missing))
 }

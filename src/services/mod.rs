@@ -1,0 +1,157 @@
+//! The service supervisor behind `up`, `down`, `env`, `doctor` and the services part of
+//! `status`: PostgreSQL, Redis … started from PATH in dependency order, with their state
+//! under `.paxx/`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+use crate::catalog::{suggestion, Catalog};
+use crate::editors::paxx_toml::ProjectState;
+use crate::plan::Project;
+use crate::resolve::{enabled_features, resolve, Resolved, ResolvedService};
+
+pub mod account;
+pub mod binary;
+pub mod output;
+pub mod process;
+pub mod ready;
+pub mod signals;
+pub mod start;
+pub mod state;
+pub mod stop;
+pub mod supervisor;
+
+/// A project with its services resolved: what every service command starts from.
+pub struct Loaded {
+    /// Canonical, so that `{state}` and `{project}` are absolute.
+    pub root: PathBuf,
+    pub catalog: Catalog,
+    pub state: ProjectState,
+    pub enabled: Vec<String>,
+    pub resolved: Resolved,
+}
+
+impl Loaded {
+    pub fn layout(&self) -> state::Layout {
+        state::Layout::new(&self.root)
+    }
+}
+
+pub fn load(cwd: &Path) -> Result<Loaded> {
+    let root = crate::commands::project_root(cwd)?;
+    let root = root
+        .canonicalize()
+        .with_context(|| format!("cannot resolve `{}`", root.display()))?;
+    let catalog = crate::commands::load_catalog()?;
+    let files = crate::commands::disk(&root);
+    let state = Project::load(&files)?.state;
+    let (enabled, _) = enabled_features(&catalog, &state.template, &state.features)?;
+    let resolved = resolve(
+        &catalog,
+        &state.template,
+        &enabled,
+        &state.ports,
+        &root.to_string_lossy(),
+    )?;
+    Ok(Loaded {
+        root,
+        catalog,
+        state,
+        enabled,
+        resolved,
+    })
+}
+
+/// The services named, with every service they start after, in start order; all of
+/// them when `names` is empty.
+pub fn select(services: &[ResolvedService], names: &[String]) -> Result<Vec<ResolvedService>> {
+    if names.is_empty() {
+        return Ok(services.to_vec());
+    }
+    let by_name: BTreeMap<&str, &ResolvedService> =
+        services.iter().map(|s| (s.name.as_str(), s)).collect();
+    let mut wanted = BTreeSet::new();
+    let mut queue: Vec<&str> = Vec::new();
+    for name in names {
+        if !by_name.contains_key(name.as_str()) {
+            bail!(
+                "this project has no service `{name}`{}; its services: {}",
+                suggestion(name, by_name.keys().copied()),
+                services
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        queue.push(name);
+    }
+    while let Some(name) = queue.pop() {
+        if wanted.insert(name) {
+            queue.extend(by_name[name].after.iter().map(String::as_str));
+        }
+    }
+    Ok(services
+        .iter()
+        .filter(|s| wanted.contains(s.name.as_str()))
+        .cloned()
+        .collect())
+}
+
+/// `export KEY='value'` lines, quoted for any POSIX shell.
+pub fn export_lines(env: &BTreeMap<String, String>) -> String {
+    env.iter()
+        .map(|(k, v)| format!("export {k}={}\n", shell_quote(v)))
+        .collect()
+}
+
+fn shell_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::StopSignal;
+
+    fn svc(name: &str, after: &[&str]) -> ResolvedService {
+        ResolvedService {
+            name: name.into(),
+            package: None,
+            debian: None,
+            command: vec!["x".into()],
+            init: vec![],
+            setup: vec![],
+            port: None,
+            after: after.iter().map(|s| s.to_string()).collect(),
+            ready: None,
+            refuses_root: false,
+            env: BTreeMap::new(),
+            state: String::new(),
+            stop_signal: StopSignal::Term,
+            ready_timeout: 1,
+            stop_timeout: 1,
+        }
+    }
+
+    #[test]
+    fn selects_named_services_with_what_they_start_after() {
+        let all = [svc("pg", &[]), svc("redis", &[]), svc("worker", &["redis"])];
+        let names = |v: Vec<ResolvedService>| v.into_iter().map(|s| s.name).collect::<Vec<_>>();
+        assert_eq!(names(select(&all, &[]).unwrap()), ["pg", "redis", "worker"]);
+        assert_eq!(
+            names(select(&all, &["worker".into()]).unwrap()),
+            ["redis", "worker"]
+        );
+        let err = select(&all, &["redsi".into()]).unwrap_err().to_string();
+        assert!(err.contains("did you mean `redis`"), "{err}");
+    }
+
+    #[test]
+    fn quotes_for_the_shell() {
+        let env = BTreeMap::from([("A".to_string(), "it's $HOME".to_string())]);
+        assert_eq!(export_lines(&env), "export A='it'\\''s $HOME'\n");
+    }
+}

@@ -1,0 +1,304 @@
+//! Starting one service: its state folder (and `init` the first time), the process,
+//! the wait for readiness, then `setup`. A failure at any point leaves it stopped.
+
+use std::collections::BTreeMap;
+use std::fs::{self, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+
+use crate::manifest::StopSignal;
+use crate::resolve::ResolvedService;
+use crate::services::account::{self, Account};
+use crate::services::output::{self, say, Prefixes, SharedLog};
+use crate::services::process::{self, Launch};
+use crate::services::state::{self, Layout, PidRecord};
+use crate::services::{ready, signals};
+
+/// The path of each program, by service and program name, found before anything starts.
+pub type Programs = BTreeMap<(String, String), PathBuf>;
+
+/// Lines of a log shown when a service fails.
+pub const TAIL: usize = 20;
+
+/// A service this `up` started and still answers for.
+pub struct Started {
+    pub name: String,
+    pub pid: i32,
+    pub child: Child,
+    pumps: Vec<JoinHandle<()>>,
+    signal: StopSignal,
+    stop_timeout: u64,
+}
+
+pub struct Starter<'a> {
+    pub root: &'a Path,
+    pub layout: &'a Layout,
+    pub programs: &'a Programs,
+    pub detached: bool,
+    pub prefixes: &'a Prefixes,
+}
+
+impl Starter<'_> {
+    pub fn start(&self, service: &ResolvedService, index: usize, seq: u64) -> Result<Started> {
+        let name = &service.name;
+        let prefix = self.prefixes.prefix(name, index);
+        let account = account::for_service(service)?;
+        let state_dir = PathBuf::from(&service.state);
+        let fresh = is_fresh(&state_dir)?;
+        fs::create_dir_all(&state_dir)
+            .with_context(|| format!("cannot create `{}`", state_dir.display()))?;
+        if let Some(account) = &account {
+            account::hand_over(account, &state_dir, &self.layout.dot())?;
+            say!("{name}: running as `{}` (it refuses root)", account.name);
+        }
+        let log_path = self.layout.log_file(name);
+        let log = open_log(&log_path)?;
+        if fresh && !service.init.is_empty() {
+            say!(
+                "{name}: first start, initialising `{}`",
+                state_dir.display()
+            );
+            for step in &service.init {
+                if let Err(err) = self.step(service, step, account.as_ref(), &log, &prefix) {
+                    let _ = fs::remove_dir_all(&state_dir);
+                    return Err(err.context(format!(
+                        "{name}: initialising failed; removed `{}` so that the next `up` \
+                         starts it afresh",
+                        state_dir.display()
+                    )));
+                }
+            }
+        }
+
+        let launch = self.launch(service, &service.command, account.as_ref());
+        let (child, pumps) = self
+            .spawn(&launch, &log, &prefix)
+            .with_context(|| format!("{name}: cannot start `{}`", service.command.join(" ")))?;
+        let pid = child.id() as i32;
+        let mut started = Started {
+            name: name.clone(),
+            pid,
+            child,
+            pumps,
+            signal: service.stop_signal,
+            stop_timeout: service.stop_timeout,
+        };
+        let result = state::write_pid(
+            &self.layout.pid_file(name),
+            &PidRecord::new(pid, seq, self.detached),
+        )
+        .and_then(|()| self.wait_ready(service, &mut started, &log_path))
+        .and_then(|took| {
+            for step in &service.setup {
+                self.step(service, step, account.as_ref(), &log, &prefix)
+                    .with_context(|| format!("{name}: setting up failed"))?;
+            }
+            Ok(took)
+        });
+        match result {
+            Ok(took) => {
+                let on = service
+                    .port
+                    .map_or(String::new(), |p| format!(" on 127.0.0.1:{p}"));
+                say!("{name}: ready{on} (pid {pid}, {:.1} s)", took.as_secs_f64());
+                Ok(started)
+            }
+            Err(err) => {
+                stop_started(self.layout, &mut started);
+                Err(err)
+            }
+        }
+    }
+
+    /// Detached: output straight to the log. Foreground: through pipes, to the log and
+    /// to the terminal behind the prefix.
+    fn spawn(
+        &self,
+        launch: &Launch,
+        log: &SharedLog,
+        prefix: &str,
+    ) -> Result<(Child, Vec<JoinHandle<()>>)> {
+        if self.detached {
+            let file = log.lock().map_err(|_| anyhow!("log lock poisoned"))?;
+            return Ok((launch.spawn_detached(&file)?, Vec::new()));
+        }
+        let mut child = launch.spawn_foreground()?;
+        let mut pumps = Vec::new();
+        if let Some(out) = child.stdout.take() {
+            pumps.push(output::pump(out, log.clone(), prefix.to_string()));
+        }
+        if let Some(err) = child.stderr.take() {
+            pumps.push(output::pump(err, log.clone(), prefix.to_string()));
+        }
+        Ok((child, pumps))
+    }
+
+    fn launch<'b>(
+        &'b self,
+        service: &'b ResolvedService,
+        command: &'b [String],
+        account: Option<&'b Account>,
+    ) -> Launch<'b> {
+        Launch {
+            program: &self.programs[&(service.name.clone(), command[0].clone())],
+            args: &command[1..],
+            env: &service.env,
+            account,
+            // An account other than the user's may not enter the project; its state it can.
+            cwd: if account.is_some() {
+                Path::new(&service.state)
+            } else {
+                self.root
+            },
+        }
+    }
+
+    /// Runs an `init` or `setup` command; its output goes to the log (and, in the
+    /// foreground, to the terminal).
+    fn step(
+        &self,
+        service: &ResolvedService,
+        command: &[String],
+        account: Option<&Account>,
+        log: &SharedLog,
+        prefix: &str,
+    ) -> Result<()> {
+        let outcome = self.launch(service, command, account).run_step()?;
+        if let Ok(mut file) = log.lock() {
+            use std::io::Write;
+            let _ = file.write_all(&outcome.output);
+        }
+        if !self.detached {
+            output::echo(prefix, &outcome.output);
+        }
+        if outcome.success {
+            return Ok(());
+        }
+        let text = String::from_utf8_lossy(&outcome.output);
+        let lines: Vec<&str> = text.lines().collect();
+        bail!(
+            "`{}` failed ({}){}",
+            command.join(" "),
+            outcome.status,
+            if lines.is_empty() {
+                " without output".to_string()
+            } else {
+                format!(
+                    ":\n    {}",
+                    lines[lines.len().saturating_sub(TAIL)..].join("\n    ")
+                )
+            }
+        )
+    }
+
+    fn wait_ready(
+        &self,
+        service: &ResolvedService,
+        started: &mut Started,
+        log: &Path,
+    ) -> Result<Duration> {
+        let began = Instant::now();
+        let timeout = Duration::from_secs(service.ready_timeout);
+        let has_probe = match &service.ready {
+            Some(r) => r.tcp || r.command.is_some(),
+            None => service.port.is_some(),
+        };
+        loop {
+            let exited = started
+                .child
+                .try_wait()
+                .with_context(|| format!("cannot wait for {}", service.name))?;
+            if let Some(status) = exited {
+                join_for(&mut started.pumps, Duration::from_secs(1));
+                bail!(
+                    "{} exited while starting ({status})\n{}",
+                    service.name,
+                    output::tail_note(log, TAIL)
+                );
+            }
+            if signals::requested() {
+                bail!("interrupted while {} was starting", service.name);
+            }
+            // Without a probe, staying up for half a second is the best sign there is.
+            let ready = if has_probe {
+                ready::probe(service, self.root)
+            } else {
+                began.elapsed() > Duration::from_millis(500)
+            };
+            if ready {
+                return Ok(began.elapsed());
+            }
+            if began.elapsed() > timeout {
+                bail!(
+                    "{} did not become ready within {} s (raise `ready-timeout` in its \
+                     manifest if it needs longer)\n{}",
+                    service.name,
+                    service.ready_timeout,
+                    output::tail_note(log, TAIL)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// Stops a service this `up` started and forgets its pid file; true when it needed SIGKILL.
+pub fn stop_started(layout: &Layout, started: &mut Started) -> bool {
+    let child = &mut started.child;
+    let killed = if matches!(child.try_wait(), Ok(None)) {
+        process::stop(
+            started.pid,
+            started.signal,
+            Duration::from_secs(started.stop_timeout),
+            &mut || !matches!(child.try_wait(), Ok(None)),
+        )
+    } else {
+        // Already exited and reaped: its pid may name another process by now; only
+        // what it left in its group remains to go.
+        process::kill_group(started.pid);
+        false
+    };
+    join_for(&mut started.pumps, Duration::from_secs(2));
+    let _ = state::remove(&layout.pid_file(&started.name));
+    killed
+}
+
+/// Joins the output threads that finish within `timeout`; a process the service left
+/// behind may hold a pipe open for ever, and must not hold us.
+pub fn join_for(pumps: &mut Vec<JoinHandle<()>>, timeout: Duration) {
+    process::wait_until(timeout, &mut || pumps.iter().all(JoinHandle::is_finished));
+    for pump in pumps.drain(..) {
+        if pump.is_finished() {
+            let _ = pump.join();
+        }
+    }
+}
+
+/// New: missing, or an empty folder.
+fn is_fresh(dir: &Path) -> Result<bool> {
+    match fs::read_dir(dir) {
+        Ok(mut entries) => Ok(entries.next().is_none()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(e) => Err(e).with_context(|| format!("cannot read `{}`", dir.display())),
+    }
+}
+
+/// Opens the service's log for this run, keeping the previous run's as `<name>.log.1`.
+fn open_log(path: &Path) -> Result<SharedLog> {
+    if path.exists() {
+        let previous = path.with_extension("log.1");
+        fs::rename(path, &previous)
+            .with_context(|| format!("cannot rename `{}`", path.display()))?;
+    }
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("cannot create `{}`", path.display()))?;
+    Ok(Arc::new(Mutex::new(file)))
+}

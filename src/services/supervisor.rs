@@ -1,0 +1,220 @@
+//! `up`: check everything first, start the services in order, and either return once
+//! they are ready (`--detach`) or stay in the foreground showing their output until
+//! Ctrl-C, then stop them last-started first.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+
+use crate::resolve::ResolvedService;
+use crate::services::output::{self, say, Prefixes};
+use crate::services::start::{self, Programs, Started, Starter};
+use crate::services::state::{self, Layout, PidRecord, Recorded};
+use crate::services::{account, binary, ready, signals, Loaded};
+
+pub fn up(loaded: &Loaded, names: &[String], detach: bool) -> Result<ExitCode> {
+    let layout = loaded.layout();
+    layout.prepare()?;
+    let lock = layout.lock()?;
+    let selected = super::select(&loaded.resolved.services, names)?;
+    write_env(&layout, loaded)?;
+    if selected.is_empty() {
+        say!("this project has no services");
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let mut to_start = Vec::new();
+    for service in &selected {
+        let pid_file = layout.pid_file(&service.name);
+        match state::check(&pid_file)? {
+            Recorded::Running(r) => {
+                say!("{}: already running (pid {})", service.name, r.pid);
+            }
+            Recorded::Stale(r) => {
+                state::remove(&pid_file)?;
+                let pid = r.map_or("?".to_string(), |r| r.pid.to_string());
+                say!(
+                    "{}: removed a stale pid file (pid {pid} is no longer running)",
+                    service.name
+                );
+                to_start.push(service.clone());
+            }
+            Recorded::Absent => to_start.push(service.clone()),
+        }
+    }
+    if to_start.is_empty() {
+        say!("nothing to start; `paxx-compose down` stops the running services");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let programs = preflight(loaded, &to_start)?;
+
+    signals::install();
+    let supervisor_file = layout.supervisor_file();
+    if !detach {
+        state::write_pid(
+            &supervisor_file,
+            &PidRecord::new(std::process::id() as i32, 0, false),
+        )?;
+    }
+    let prefixes = Prefixes::new(selected.iter().map(|s| s.name.as_str()));
+    let starter = Starter {
+        root: &loaded.root,
+        layout: &layout,
+        programs: &programs,
+        detached: detach,
+        prefixes: &prefixes,
+    };
+    let mut started: Vec<Started> = Vec::new();
+    for service in &to_start {
+        let index = selected.iter().position(|s| s.name == service.name);
+        let attempt = state::next_seq(&layout)
+            .and_then(|seq| starter.start(service, index.unwrap_or(0), seq));
+        match attempt {
+            Ok(s) => started.push(s),
+            Err(err) => {
+                stop_all(&layout, &mut started);
+                let _ = state::remove(&supervisor_file);
+                return Err(err);
+            }
+        }
+    }
+    drop(lock);
+
+    if detach {
+        say!(
+            "all ready; environment: eval \"$(paxx-compose env)\" (also in `.paxx/env`); \
+             logs in `.paxx/logs/`; stop with `paxx-compose down`"
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    say!("all ready; Ctrl-C stops them (environment: eval \"$(paxx-compose env)\")");
+    let result = supervise(&layout, &mut started);
+    let _ = state::remove(&supervisor_file);
+    result
+}
+
+/// Everything that can be known before starting anything: programs, ports, accounts.
+/// All problems are reported together, and nothing was started.
+fn preflight(loaded: &Loaded, services: &[ResolvedService]) -> Result<Programs> {
+    let mut programs = Programs::new();
+    let mut problems = Vec::new();
+    let mut ports: BTreeMap<u16, &str> = BTreeMap::new();
+    for service in services {
+        let account = account::for_service(service).unwrap_or_else(|err| {
+            problems.push(format!("{err:#}"));
+            None
+        });
+        for program in binary::programs(service) {
+            match binary::find_for(&program, &loaded.root, account.as_ref()) {
+                Ok(found) => {
+                    programs.insert((service.name.clone(), program), found.path);
+                }
+                Err(Some(path)) => problems.push(binary::not_runnable(
+                    &path,
+                    service,
+                    account.as_ref().expect("only an account refuses"),
+                )),
+                Err(None) => problems.push(binary::missing(&program, service)),
+            }
+        }
+        if let Some(port) = service.port {
+            if let Some(other) = ports.insert(port, &service.name) {
+                problems.push(format!(
+                    "services `{other}` and `{}` both want port {port}; give one another \
+                     port in paxx.toml:\n    [ports]\n    {} = {}",
+                    service.name,
+                    service.name,
+                    free_port_near(port)
+                ));
+            } else if ready::port_in_use(port) {
+                problems.push(port_in_use(&service.name, port));
+            }
+        }
+    }
+    if !problems.is_empty() {
+        bail!("{}\nnothing was started", problems.join("\n"));
+    }
+    Ok(programs)
+}
+
+pub fn port_in_use(service: &str, port: u16) -> String {
+    format!(
+        "port {port} for service `{service}` is already in use by another program; stop \
+         that program, or give `{service}` another port in paxx.toml:\n    [ports]\n    \
+         {service} = {}",
+        free_port_near(port)
+    )
+}
+
+/// A free port just above `port`, to suggest.
+pub fn free_port_near(port: u16) -> u16 {
+    (port.saturating_add(1)..=port.saturating_add(200))
+        .find(|p| !ready::port_in_use(*p))
+        .unwrap_or(port.saturating_add(1))
+}
+
+fn write_env(layout: &Layout, loaded: &Loaded) -> Result<()> {
+    let path = layout.env_file();
+    std::fs::write(&path, super::export_lines(&loaded.resolved.env))
+        .with_context(|| format!("cannot write `{}`", path.display()))
+}
+
+/// Waits for Ctrl-C (or SIGTERM from `down`), or for a service to exit on its own,
+/// which stops the others: half a set of services is a confusing thing to test against.
+fn supervise(layout: &Layout, started: &mut Vec<Started>) -> Result<ExitCode> {
+    loop {
+        if signals::requested() {
+            say!("stopping …");
+            stop_all(layout, started);
+            return Ok(ExitCode::SUCCESS);
+        }
+        let mut i = 0;
+        while i < started.len() {
+            let exited = started[i]
+                .child
+                .try_wait()
+                .with_context(|| format!("cannot wait for {}", started[i].name))?;
+            let Some(status) = exited else {
+                i += 1;
+                continue;
+            };
+            let mut gone = started.remove(i);
+            let pid_file = layout.pid_file(&gone.name);
+            // `down <name>` removes the pid file before it signals: a stop that was asked for.
+            if !pid_file.exists() {
+                say!("{}: stopped (paxx-compose down)", gone.name);
+                start::stop_started(layout, &mut gone);
+                continue;
+            }
+            start::stop_started(layout, &mut gone);
+            let note = output::tail_note(&layout.log_file(&gone.name), start::TAIL);
+            stop_all(layout, started);
+            bail!(
+                "{} exited ({status}); stopped the other services\n{note}",
+                gone.name
+            );
+        }
+        if started.is_empty() {
+            return Ok(ExitCode::SUCCESS);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Stops what this `up` started, last started first.
+fn stop_all(layout: &Layout, started: &mut Vec<Started>) {
+    while let Some(mut service) = started.pop() {
+        let killed = start::stop_started(layout, &mut service);
+        say!(
+            "{}: stopped{}",
+            service.name,
+            if killed {
+                " (killed: it did not stop in time)"
+            } else {
+                ""
+            }
+        );
+    }
+}
