@@ -131,6 +131,9 @@ pub struct ServiceSpec {
     /// Seconds between the stop signal and SIGKILL (default 10).
     #[serde(default)]
     pub stop_timeout: Option<u64>,
+    /// Tried in order when `command[0]` is not found.
+    #[serde(default)]
+    pub fallbacks: Vec<Fallback>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
@@ -144,6 +147,25 @@ pub enum StopSignal {
     Quit,
     #[serde(rename = "HUP")]
     Hup,
+}
+
+/// What to run instead of a service's command when its program is not found: for a
+/// server whose Nix package has no Debian counterpart (MinIO → moto, Mailpit → aiosmtpd).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Fallback {
+    pub command: Vec<String>,
+    /// Said to the user when the fallback runs.
+    pub why: String,
+    /// Each given field replaces the service's own while this fallback runs.
+    #[serde(default)]
+    pub ready: Option<Readiness>,
+    #[serde(default)]
+    pub env: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub init: Option<Vec<Vec<String>>>,
+    #[serde(default)]
+    pub setup: Option<Vec<Vec<String>>>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]

@@ -8,7 +8,7 @@ use anyhow::{bail, Result};
 use serde::Serialize;
 
 use crate::catalog::{suggestion, Catalog};
-use crate::manifest::{Readiness, ServiceSpec, StopSignal};
+use crate::manifest::{Fallback, Readiness, ServiceSpec, StopSignal};
 
 /// A feature enabled because another requires it: `(by, required)`.
 pub type PulledIn = (String, String);
@@ -94,6 +94,31 @@ pub struct ResolvedService {
     /// Seconds; the manifest's value or the default.
     pub ready_timeout: u64,
     pub stop_timeout: u64,
+    /// Placeholders filled; `up` picks one when `command[0]` is not found.
+    pub fallbacks: Vec<Fallback>,
+}
+
+impl ResolvedService {
+    /// This service running its `index`th fallback instead of its own command.
+    pub fn with_fallback(&self, index: usize) -> ResolvedService {
+        let fallback = &self.fallbacks[index];
+        let mut out = self.clone();
+        out.command = fallback.command.clone();
+        if let Some(ready) = &fallback.ready {
+            out.ready = Some(ready.clone());
+        }
+        if let Some(env) = &fallback.env {
+            out.env = env.clone();
+        }
+        if let Some(init) = &fallback.init {
+            out.init = init.clone();
+        }
+        if let Some(setup) = &fallback.setup {
+            out.setup = setup.clone();
+        }
+        out.fallbacks = Vec::new();
+        out
+    }
 }
 
 /// Seconds `up` waits for a service to become ready when its manifest does not say.
@@ -193,6 +218,37 @@ pub fn resolve(
                 None => None,
             },
             refuses_root: s.refuses_root,
+            fallbacks: s
+                .fallbacks
+                .iter()
+                .map(|f| {
+                    let all = |cmds: &Vec<Vec<String>>| -> Result<Vec<Vec<String>>> {
+                        cmds.iter().map(|c| fill_all(c, s)).collect()
+                    };
+                    Ok(Fallback {
+                        command: fill_all(&f.command, s)?,
+                        why: f.why.clone(),
+                        ready: match &f.ready {
+                            Some(r) => Some(Readiness {
+                                tcp: r.tcp,
+                                command: r.command.as_ref().map(|c| fill_all(c, s)).transpose()?,
+                            }),
+                            None => None,
+                        },
+                        env: f
+                            .env
+                            .as_ref()
+                            .map(|env| {
+                                env.iter()
+                                    .map(|(k, v)| Ok((k.clone(), fill(v, Some(s))?)))
+                                    .collect::<Result<BTreeMap<_, _>>>()
+                            })
+                            .transpose()?,
+                        init: f.init.as_ref().map(all).transpose()?,
+                        setup: f.setup.as_ref().map(all).transpose()?,
+                    })
+                })
+                .collect::<Result<_>>()?,
             env: s
                 .env
                 .iter()
@@ -341,6 +397,7 @@ mod tests {
             refuses_root: false,
             env: BTreeMap::new(),
             stop_signal: StopSignal::Term,
+            fallbacks: vec![],
             ready_timeout: None,
             stop_timeout: None,
         }

@@ -79,7 +79,18 @@ let
       stop_signal = s."stop-signal" or "TERM";
       ready_timeout = s."ready-timeout" or 60; # src/resolve.rs DEFAULT_READY_TIMEOUT
       stop_timeout = s."stop-timeout" or 10; # src/resolve.rs DEFAULT_STOP_TIMEOUT
+      fallbacks = map (normFallback origin) (s.fallbacks or [ ]);
     };
+
+  # src/manifest.rs Fallback: each optional field replaces the service's own when it runs.
+  normFallback = origin: f: {
+    command = f.command or (throw "paxx: ${origin}: a [[services.fallbacks]] entry lacks `command`");
+    why = f.why or (throw "paxx: ${origin}: a [[services.fallbacks]] entry lacks `why`");
+    ready = if f ? ready then { tcp = f.ready.tcp or false; command = f.ready.command or null; } else null;
+    env = f.env or null;
+    init = f.init or null;
+    setup = f.setup or null;
+  };
 
   # The parts of a module or template manifest that resolving needs.
   normParts = origin: m: {
@@ -319,6 +330,15 @@ let
               };
           env = mapAttrs (_: f) s.env;
           state = stateDir root s.name;
+          fallbacks = map (fb: fb // {
+            command = all' fb.command;
+            ready = if fb.ready == null then null else fb.ready // {
+              command = if fb.ready.command == null then null else all' fb.ready.command;
+            };
+            env = if fb.env == null then null else mapAttrs (_: f) fb.env;
+            init = if fb.init == null then null else map all' fb.init;
+            setup = if fb.setup == null then null else map all' fb.setup;
+          }) s.fallbacks;
         };
 
       env = mapAttrs (_: fillFor null) (foldl' (acc: s: acc // s.env) { } sources);

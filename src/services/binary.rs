@@ -115,6 +115,14 @@ pub fn how_to_get(service: &ResolvedService) -> Vec<String> {
     if let Some(debian) = &service.debian {
         out.push(format!("on Debian: `apt-get install {debian}`"));
     }
+    for fallback in &service.fallbacks {
+        if let Some(program) = fallback.command.first() {
+            out.push(format!(
+                "or, without Nix, install `{program}` to run the fallback ({})",
+                fallback.why
+            ));
+        }
+    }
     out
 }
 

@@ -31,6 +31,8 @@ pub struct Loaded {
     pub state: ProjectState,
     pub enabled: Vec<String>,
     pub resolved: Resolved,
+    /// Fallbacks chosen because a service's own program is missing, as said to users.
+    pub fallback_notes: Vec<String>,
 }
 
 impl Loaded {
@@ -48,20 +50,58 @@ pub fn load(cwd: &Path) -> Result<Loaded> {
     let files = crate::commands::disk(&root);
     let state = Project::load(&files)?.state;
     let (enabled, _) = enabled_features(&catalog, &state.template, &state.features)?;
-    let resolved = resolve(
+    let mut resolved = resolve(
         &catalog,
         &state.template,
         &enabled,
         &state.ports,
         &root.to_string_lossy(),
     )?;
+    let fallback_notes = choose_fallbacks(&mut resolved.services, &root);
     Ok(Loaded {
         root,
         catalog,
         state,
         enabled,
         resolved,
+        fallback_notes,
     })
+}
+
+/// Swaps in the first fallback whose program exists for each service whose own program
+/// does not (inside `nix develop` the pinned program is there and nothing changes).
+/// A service with no usable fallback keeps its command, so the usual "not found" error
+/// names what to install.
+pub fn choose_fallbacks(services: &mut [ResolvedService], root: &Path) -> Vec<String> {
+    let mut notes = Vec::new();
+    for service in services.iter_mut() {
+        let Some(program) = service.command.first() else {
+            continue;
+        };
+        if service.fallbacks.is_empty() || binary::find(program, root).is_some() {
+            continue;
+        }
+        let usable = service.fallbacks.iter().position(|f| {
+            f.command
+                .first()
+                .is_some_and(|p| binary::find(p, root).is_some())
+        });
+        if let Some(index) = usable {
+            let why = service.fallbacks[index].why.clone();
+            let chosen = service.with_fallback(index);
+            notes.push(format!(
+                "{}: `{program}` not found; running `{}` instead ({why})",
+                service.name,
+                chosen
+                    .command
+                    .first()
+                    .map(String::as_str)
+                    .unwrap_or_default(),
+            ));
+            *service = chosen;
+        }
+    }
+    notes
 }
 
 /// The services named, with every service they start after, in start order; all of
@@ -133,7 +173,35 @@ mod tests {
             stop_signal: StopSignal::Term,
             ready_timeout: 1,
             stop_timeout: 1,
+            fallbacks: vec![],
         }
+    }
+
+    #[test]
+    fn a_fallback_runs_only_when_the_own_program_is_missing() {
+        use crate::manifest::Fallback;
+        let fallback = |program: &str| Fallback {
+            command: vec![program.into(), "--serve".into()],
+            why: "a stand-in".into(),
+            ready: None,
+            env: Some(BTreeMap::from([("K".to_string(), "v".to_string())])),
+            init: None,
+            setup: None,
+        };
+        let mut missing = svc("s3", &[]);
+        missing.command = vec!["paxx-no-such-server".into()];
+        missing.fallbacks = vec![fallback("paxx-no-such-either"), fallback("sh")];
+        let mut present = svc("shell", &[]);
+        present.command = vec!["sh".into()];
+        present.fallbacks = vec![fallback("true")];
+        let mut services = vec![missing, present.clone()];
+        let notes = choose_fallbacks(&mut services, Path::new("/"));
+        assert_eq!(services[0].command, ["sh", "--serve"]);
+        assert_eq!(services[0].env["K"], "v");
+        assert_eq!(services[1], present);
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0]
+            .starts_with("s3: `paxx-no-such-server` not found; running `sh` instead (a stand-in)"));
     }
 
     #[test]

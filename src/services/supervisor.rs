@@ -19,6 +19,14 @@ pub fn up(loaded: &Loaded, names: &[String], detach: bool) -> Result<ExitCode> {
     layout.prepare()?;
     let lock = layout.lock()?;
     let selected = super::select(&loaded.resolved.services, names)?;
+    for note in &loaded.fallback_notes {
+        if selected
+            .iter()
+            .any(|s| note.starts_with(&format!("{}:", s.name)))
+        {
+            say!("{note}");
+        }
+    }
     write_env(&layout, loaded)?;
     if selected.is_empty() {
         say!("this project has no services");
