@@ -6,7 +6,7 @@
 //! original back. Only then are the set-aside originals dropped.
 
 use std::fs;
-use std::io::Write;
+use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -24,7 +24,9 @@ impl ProjectFiles for DiskProject {
         let full = self.root.join(path);
         match fs::read(&full) {
             Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            // A file where a parent folder should be: the path cannot exist; writing it
+            // later fails with a message naming that folder.
+            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => Ok(None),
             Err(e) if full.is_dir() => Err(e).with_context(|| {
                 format!("`{path}` is a folder where paxx expects a file; move it away")
             }),
