@@ -1,0 +1,72 @@
+"""The application factory. Run it with `uvicorn app.main:app`."""
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+from app.api.main import api_router
+from app.api.routes import health
+from app.core.config import Settings, get_settings
+from app.core.db import Database
+from app.core.errors import install_error_handlers
+from app.core.features import Feature, collect_health_checks
+from app.core.logging import configure_logging
+from app.core.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
+from app.core.security import SecurityHeadersMiddleware
+from app.features import FEATURES
+
+
+def create_app(
+    settings: Settings | None = None, features: Sequence[Feature] | None = None
+) -> FastAPI:
+    """Build the application from `settings` (default: the environment) and
+    `features` (default: the enabled ones, `app.features.FEATURES`)."""
+    settings = settings or get_settings()
+    features = list(FEATURES if features is None else features)
+    configure_logging(settings.LOG_LEVEL, json_format=settings.LOG_JSON)
+    database = Database.from_settings(settings)
+    health_checks = collect_health_checks(features, {"database": database.check})
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            stack.push_async_callback(database.dispose)
+            for feature in features:
+                if feature.lifespan is not None:
+                    await stack.enter_async_context(feature.lifespan(app))
+            yield
+
+    app = FastAPI(title=settings.PROJECT_NAME, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.database = database
+    app.state.health_checks = health_checks
+    app.state.features = features
+
+    install_error_handlers(app)
+    health.add_routes(app)
+    app.include_router(api_router)
+    for feature in features:
+        if feature.router is not None:
+            app.include_router(feature.router)
+
+    # Each middleware added wraps the ones before: the last added runs first.
+    if "*" not in settings.TRUSTED_HOSTS:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.TRUSTED_HOSTS)
+    app.add_middleware(RequestContextMiddleware)
+    if settings.CORS_ORIGINS:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.CORS_ORIGINS,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=[REQUEST_ID_HEADER],
+        )
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
+    return app
+
+
+app = create_app()
