@@ -26,7 +26,9 @@ impl ProjectFiles for DiskProject {
             Ok(bytes) => Ok(Some(bytes)),
             // A file where a parent folder should be: the path cannot exist; writing it
             // later fails with a message naming that folder.
-            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => Ok(None),
+            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
+                Ok(None)
+            }
             Err(e) if full.is_dir() => Err(e).with_context(|| {
                 format!("`{path}` is a folder where paxx expects a file; move it away")
             }),

@@ -19,6 +19,14 @@ mod toml_error;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    if !matches!(cli.command, cli::Command::Up(_)) {
+        // `paxx-compose list --json | head` should end quietly, as other Unix tools do.
+        // Not for `up`: it must outlive a closed pipe long enough to stop its services.
+        // SAFETY: called before any thread starts; SIG_DFL is a valid disposition.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     match commands::run(cli) {
         Ok(code) => code,
         Err(err) => {

@@ -35,7 +35,11 @@ pub fn run(args: ShowArgs) -> Result<ExitCode> {
         println!("services:");
         for s in &m.services {
             let port = s.port.map(|p| format!(" (port {p})")).unwrap_or_default();
-            println!("  {}{port}: {}", s.name, s.command.join(" "));
+            println!(
+                "  {}{port}: {}",
+                s.name,
+                crate::services::shell_words(&s.command)
+            );
         }
     }
     if !m.env.is_empty() {

@@ -58,6 +58,14 @@ pub fn load(cwd: &Path) -> Result<Loaded> {
         &root.to_string_lossy(),
     )?;
     let fallback_notes = choose_fallbacks(&mut resolved.services, &root);
+    // A project process (a worker: no package of its own) is the app in another role:
+    // it needs the same settings the app gets from `paxx-compose env`.
+    let project_env = resolved.env.clone();
+    for service in resolved.services.iter_mut().filter(|s| s.package.is_none()) {
+        let own = std::mem::take(&mut service.env);
+        service.env = project_env.clone();
+        service.env.extend(own);
+    }
     Ok(Loaded {
         root,
         catalog,
@@ -151,6 +159,20 @@ fn shell_quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', r"'\''"))
 }
 
+/// A command as a shell would need it typed: words quoted only where they must be.
+pub fn shell_words(words: &[String]) -> String {
+    let plain = |w: &str| {
+        !w.is_empty()
+            && w.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@%+{}".contains(c))
+    };
+    words
+        .iter()
+        .map(|w| if plain(w) { w.clone() } else { shell_quote(w) })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,6 +237,12 @@ mod tests {
         );
         let err = select(&all, &["redsi".into()]).unwrap_err().to_string();
         assert!(err.contains("did you mean `redis`"), "{err}");
+    }
+
+    #[test]
+    fn quotes_words_only_where_needed() {
+        let words = ["redis-server", "--save", "", "it's"].map(String::from);
+        assert_eq!(shell_words(&words), "redis-server --save '' 'it'\\''s'");
     }
 
     #[test]

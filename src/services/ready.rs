@@ -32,18 +32,23 @@ pub fn probe(service: &ResolvedService, root: &Path) -> bool {
         }
     }
     match command {
-        Some(command) => command_succeeds(command, root),
+        Some(command) => command_succeeds(command, root, &service.env),
         None => true,
     }
 }
 
-/// Runs a probe command quietly, killing it if it hangs.
-fn command_succeeds(command: &[String], root: &Path) -> bool {
+/// Runs a probe command quietly, with the service's environment, killing it if it hangs.
+fn command_succeeds(
+    command: &[String],
+    root: &Path,
+    env: &std::collections::BTreeMap<String, String>,
+) -> bool {
     let Some(found) = command.first().and_then(|p| binary::find(p, root)) else {
         return false;
     };
     let Ok(mut child) = std::process::Command::new(found.path)
         .args(&command[1..])
+        .envs(env)
         .current_dir(root)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())

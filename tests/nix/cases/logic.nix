@@ -43,6 +43,7 @@ let
     stop_signal = "TERM";
     ready_timeout = 60;
     stop_timeout = 10;
+    fallbacks = [ ];
   } // extra;
 in
 {

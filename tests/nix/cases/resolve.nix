@@ -32,6 +32,7 @@ let
     stop_signal = "INT";
     ready_timeout = 120;
     stop_timeout = 10;
+    fallbacks = [ ];
   };
   cache = port: {
     name = "cache";
@@ -52,6 +53,7 @@ let
     stop_signal = "TERM";
     ready_timeout = 60;
     stop_timeout = 10;
+    fallbacks = [ ];
   };
   worker = {
     name = "worker";
@@ -69,6 +71,7 @@ let
     stop_signal = "TERM";
     ready_timeout = 60;
     stop_timeout = 10;
+    fallbacks = [ ];
   };
   mail = {
     name = "mail";
@@ -89,6 +92,7 @@ let
     stop_signal = "TERM";
     ready_timeout = 60;
     stop_timeout = 10;
+    fallbacks = [ ];
   };
   beat = {
     name = "beat";
@@ -106,6 +110,7 @@ let
     stop_signal = "TERM";
     ready_timeout = 60;
     stop_timeout = 10;
+    fallbacks = [ ];
   };
   base = [ "python312" "uv" "ruff" "postgresql_16" ];
 in
