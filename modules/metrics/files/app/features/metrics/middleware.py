@@ -1,0 +1,55 @@
+"""The request metrics middleware, plain ASGI (it is on every request's path).
+
+It wraps the whole application (outside the template's middleware), so it also
+counts the 400s of the trusted host check and the 500s of unhandled errors, and
+times everything the application does for a request.
+"""
+
+from time import perf_counter
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.features.metrics.collectors import HttpMetrics, normalise_method
+from app.features.metrics.routes import RouteTable
+
+
+class MetricsMiddleware:
+    """Records every HTTP request in `metrics`; other scopes pass through."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: HttpMetrics,
+        routes: RouteTable,
+        exclude_paths: frozenset[str] = frozenset(),
+    ) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.routes = routes
+        self.exclude_paths = exclude_paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.exclude_paths:
+            await self.app(scope, receive, send)
+            return
+
+        method = normalise_method(scope["method"])
+        root_path: str = scope.get("root_path", "")
+        status = 500  # unless a response starts: an error escaped the application
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        metrics = self.metrics
+        metrics.start(method)
+        start = perf_counter()
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            elapsed = perf_counter() - start
+            route = self.routes.template(scope, root_path)
+            metrics.finish(method, route, status, elapsed)
