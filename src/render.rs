@@ -38,7 +38,13 @@ pub fn module_files(
         let bytes = if file.render {
             let source = std::str::from_utf8(&file.content).expect("checked at catalog load");
             let label = format!("modules/{}/files/{path}.j2", module.manifest.module.name);
-            render_text(&label, source, project, features)?.into_bytes()
+            let text = render_text(&label, source, project, features)?;
+            // A template that renders to nothing is a file that exists only for some
+            // feature sets (`{% if "redis" in features %}…{% endif %}` around all of it).
+            if text.trim().is_empty() {
+                continue;
+            }
+            text.into_bytes()
         } else {
             file.content.clone()
         };

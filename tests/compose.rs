@@ -164,6 +164,19 @@ fn a_feature_asked_for_stays_when_the_one_needing_it_goes() {
 }
 
 #[test]
+fn a_template_that_renders_empty_is_no_file() {
+    let ws = Workspace::new();
+    ws.run(&["new", "app", "--feature", "cache"]).ok();
+    let dir = ws.project("app");
+    let conditional = dir.join("app/features/cache_jobs.py");
+    assert!(!conditional.exists(), "rendered empty without jobs, so not created");
+    ws.run_in(&dir, &["add", "jobs"]).ok();
+    assert!(fs::read_to_string(&conditional).unwrap().contains("WORKER_CACHE_DB = 1"));
+    ws.run_in(&dir, &["remove", "jobs"]).ok();
+    assert!(!conditional.exists());
+}
+
+#[test]
 fn dry_run_prints_a_diff_and_writes_nothing() {
     let ws = Workspace::new();
     ws.run(&["new", "app"]).ok();
