@@ -95,11 +95,22 @@ def project_sets(binary: str, template: str) -> list[tuple[str, list[str]]]:
     return sets
 
 
+def python_label(python: str) -> str:
+    """`py3.12` for an interpreter: several are named plain `python3`."""
+    out = subprocess.run(
+        [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return f"py{out.strip()}"
+
+
 def check_project(
     binary: str, work: Path, name: str, features: list[str], python: str, base_env: dict[str, str]
 ) -> Outcome:
     outcome = Outcome(name, python, features)
-    project = work / f"{name}-{Path(python).name}"
+    project = work / f"{name}-{python_label(python)}"
     log = work / f"{project.name}.log"
     env = dict(base_env)
 
@@ -179,7 +190,7 @@ def main() -> int:
         for label, seconds, ok in outcome.steps:
             print(f"    {'ok  ' if ok else 'FAIL'} {label:<12} {seconds:7.1f} s", flush=True)
         if not outcome.ok:
-            log = work / f"{name}-{Path(python).name}.log"
+            log = work / f"{name}-{python_label(python)}.log"
             print(f"    failed: {outcome.error or 'see log'}; last lines of {log}:")
             lines = log.read_text(errors="replace").splitlines() if log.exists() else []
             for line in lines[-60:]:
@@ -188,7 +199,7 @@ def main() -> int:
     print("\nper-project timings (seconds):")
     print(f"  {'project':<16} {'python':<10} {'total':>7}  result")
     for o in outcomes:
-        print(f"  {o.name:<16} {Path(o.python).name:<10} {o.seconds:7.1f}  {'ok' if o.ok else 'FAILED'}")
+        print(f"  {o.name:<16} {python_label(o.python):<10} {o.seconds:7.1f}  {'ok' if o.ok else 'FAILED'}")
     print(f"  whole tier: {time.monotonic() - total_start:.1f} s")
     if args.keep:
         print(f"projects kept in {work}")
