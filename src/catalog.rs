@@ -2,26 +2,31 @@
 //!
 //! Templates and modules are embedded at build time so that one binary is self-contained
 //! and version-coherent; `PAXX_MODULES=<dir>` adds (or, for a module in development,
-//! replaces) modules from disk.
+//! replaces) modules from disk. Past versions of the catalog come from `history`, so that
+//! `upgrade` can regenerate what paxx wrote for a project back then.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
-use include_dir::{include_dir, Dir};
 
 use crate::manifest::{ModuleManifest, TemplateManifest};
 use crate::paths::check_relative;
 use crate::toml_error;
 
-static EMBEDDED_TEMPLATES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/templates");
-static EMBEDDED_MODULES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/modules");
+pub mod history;
+pub mod source;
+
+pub use source::CatalogFiles;
+use source::{read_folder, FileSet};
 
 /// Environment variable naming a folder of extra modules.
 pub const MODULES_ENV: &str = "PAXX_MODULES";
 
 #[derive(Debug, Clone)]
 pub struct Catalog {
+    /// The catalog's version, recorded in a project's `paxx.toml` as `paxx-version`.
+    pub version: String,
     pub templates: BTreeMap<String, Template>,
     pub modules: BTreeMap<String, Module>,
 }
@@ -52,20 +57,17 @@ pub struct ModuleFile {
     pub render: bool,
 }
 
-/// A folder of files read into memory: relative path → bytes.
-type FileSet = BTreeMap<String, Vec<u8>>;
-
 impl Catalog {
-    /// The embedded catalog plus `PAXX_MODULES`, if set.
+    /// The current catalog (`PAXX_CATALOG` or the embedded one) plus `PAXX_MODULES`.
     pub fn load() -> Result<Catalog> {
-        let extra = std::env::var_os(MODULES_ENV).filter(|v| !v.is_empty());
-        Catalog::load_with(extra.as_deref().map(Path::new))
+        Catalog::parse(&CatalogFiles::current()?, extra_modules_dir().as_deref())
     }
 
-    pub fn load_with(extra_modules: Option<&Path>) -> Result<Catalog> {
-        let templates = load_templates(&embedded_files(&EMBEDDED_TEMPLATES))?;
+    /// Parses and checks one catalog's files, with the modules of `extra_modules` on top.
+    pub fn parse(source: &CatalogFiles, extra_modules: Option<&Path>) -> Result<Catalog> {
+        let templates = load_templates(&source.under("templates"))?;
         let mut modules = BTreeMap::new();
-        for (name, files) in split_top_folders(&embedded_files(&EMBEDDED_MODULES)) {
+        for (name, files) in split_top_folders(&source.under("modules")) {
             modules.insert(name.clone(), parse_module(&name, &files, "embedded")?);
         }
         if let Some(dir) = extra_modules {
@@ -76,7 +78,11 @@ impl Catalog {
                 modules.insert(name.clone(), parse_module(&name, &files, &origin)?);
             }
         }
-        let catalog = Catalog { templates, modules };
+        let catalog = Catalog {
+            version: source.version.clone(),
+            templates,
+            modules,
+        };
         catalog.check()?;
         Ok(catalog)
     }
@@ -153,59 +159,11 @@ pub fn suggestion<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Strin
         .unwrap_or_default()
 }
 
-fn embedded_files(dir: &Dir<'_>) -> FileSet {
-    let mut out = FileSet::new();
-    collect_embedded(dir, &mut out);
-    out
-}
-
-fn collect_embedded(dir: &Dir<'_>, out: &mut FileSet) {
-    for file in dir.files() {
-        out.insert(slash_path(file.path()), file.contents().to_vec());
-    }
-    for sub in dir.dirs() {
-        collect_embedded(sub, out);
-    }
-}
-
-fn slash_path(path: &Path) -> String {
-    path.components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
-/// Reads every regular file under `root`. Symbolic links are refused: a module must not
-/// reach outside its folder.
-fn read_folder(root: &Path) -> Result<FileSet> {
-    fn walk(root: &Path, dir: &Path, out: &mut FileSet) -> Result<()> {
-        let entries =
-            std::fs::read_dir(dir).with_context(|| format!("cannot list `{}`", dir.display()))?;
-        for entry in entries {
-            let entry = entry.with_context(|| format!("cannot list `{}`", dir.display()))?;
-            let path = entry.path();
-            let kind = entry
-                .file_type()
-                .with_context(|| format!("cannot stat `{}`", path.display()))?;
-            if kind.is_symlink() {
-                bail!(
-                    "`{}` is a symbolic link; module files must be regular files",
-                    path.display()
-                );
-            } else if kind.is_dir() {
-                walk(root, &path, out)?;
-            } else {
-                let rel = slash_path(path.strip_prefix(root).expect("walked below root"));
-                let bytes = std::fs::read(&path)
-                    .with_context(|| format!("cannot read `{}`", path.display()))?;
-                out.insert(rel, bytes);
-            }
-        }
-        Ok(())
-    }
-    let mut out = FileSet::new();
-    walk(root, root, &mut out)?;
-    Ok(out)
+/// The folder `PAXX_MODULES` names, if set.
+pub fn extra_modules_dir() -> Option<PathBuf> {
+    std::env::var_os(MODULES_ENV)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
 }
 
 /// Groups `a/x`, `a/y`, `b/z` into `a → {x, y}`, `b → {z}`; top-level files are ignored.
@@ -355,6 +313,7 @@ fn parse_module(name: &str, files: &FileSet, origin: &str) -> Result<Module> {
         Some(bytes) => Some(utf8(&format!("modules/{name}/readme.md"), bytes)?.to_string()),
         None => None,
     };
+    check_migrations(&file, &manifest)?;
     let mut service_names = std::collections::BTreeSet::new();
     for service in &manifest.services {
         if !service_names.insert(&service.name) {
@@ -373,4 +332,31 @@ fn parse_module(name: &str, files: &FileSet, origin: &str) -> Result<Module> {
         readme,
         origin: origin.to_string(),
     })
+}
+
+fn check_migrations(file: &str, manifest: &ModuleManifest) -> Result<()> {
+    let version = manifest.module.version;
+    for m in &manifest.migrations {
+        if m.version == 0 || m.version > version {
+            bail!(
+                "{file}: [[migrations]] version {} must be between 1 and [module].version ({version})",
+                m.version
+            );
+        }
+        for (from, to) in &m.rename {
+            check_relative(from).with_context(|| format!("{file}: [[migrations]] rename"))?;
+            check_relative(to).with_context(|| format!("{file}: [[migrations]] rename"))?;
+        }
+        for (from, to) in &m.env_rename {
+            for key in [from, to] {
+                let ok = !key.is_empty()
+                    && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    && !key.starts_with(|c: char| c.is_ascii_digit());
+                if !ok {
+                    bail!("{file}: [[migrations]] env-rename: `{key}` is not a setting name");
+                }
+            }
+        }
+    }
+    Ok(())
 }

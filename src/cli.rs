@@ -47,6 +47,17 @@ pub enum Command {
     Env(EnvArgs),
     /// Check what this machine lacks for this project, and say how to get it.
     Doctor(DoctorArgs),
+    /// Bring the project to this paxx-compose's templates and modules, keeping your edits.
+    ///
+    /// Each file paxx generated is merged three ways: what paxx generated for this
+    /// project at its recorded version, the file as it is now, and what paxx generates
+    /// now. Files you did not change are replaced; yours are kept or merged; where both
+    /// changed the same lines, the file gets conflict markers and the exit code is 1.
+    Upgrade(UpgradeArgs),
+    /// Release tool: store a catalog in a catalog history (content-addressed), so that
+    /// later versions can upgrade projects made from it.
+    #[command(hide = true)]
+    SnapshotCatalog(SnapshotArgs),
 }
 
 #[derive(Debug, Args)]
@@ -157,4 +168,29 @@ pub struct DoctorArgs {
     /// Print JSON: `{"ok": bool, "checks": [{"check", "status", "detail", "fix"}]}`.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UpgradeArgs {
+    /// Print what would change, as a unified diff; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run even though the project's git work tree has uncommitted changes.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// A catalog folder (`templates/`, `modules/`); default: the catalog this binary
+    /// carries (or `PAXX_CATALOG`).
+    #[arg(long, value_name = "DIR")]
+    pub from: Option<PathBuf>,
+    /// The version to store it as; default: the catalog's own (`catalog.toml`, or the
+    /// crate's for the embedded one).
+    #[arg(long = "as", id = "as", value_name = "VERSION")]
+    pub as_version: Option<String>,
+    /// The history folder to write into.
+    #[arg(long, value_name = "DIR", default_value = "catalog-history")]
+    pub out: PathBuf,
 }

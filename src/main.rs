@@ -16,6 +16,7 @@ mod render;
 mod resolve;
 mod services;
 mod toml_error;
+mod upgrade;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

@@ -24,6 +24,24 @@ pub struct ModuleManifest {
     /// outside `files/`, e.g. one source shared by several targets).
     #[serde(default)]
     pub files: BTreeMap<String, String>,
+    /// Steps `upgrade` applies, in order of version, to a project whose recorded version of
+    /// this module is lower: files and settings the module renamed.
+    #[serde(default)]
+    pub migrations: Vec<Migration>,
+}
+
+/// `[[migrations]]`: what changed name in `version` of a module.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Migration {
+    /// The module version that made the change (at most `[module].version`).
+    pub version: u32,
+    /// Project paths: old → new. The user's file moves with its edits before merging.
+    #[serde(default)]
+    pub rename: BTreeMap<String, String>,
+    /// Settings: old key → new key, in `.env.example` and `.env`.
+    #[serde(default)]
+    pub env_rename: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]

@@ -169,9 +169,14 @@ fn a_template_that_renders_empty_is_no_file() {
     ws.run(&["new", "app", "--feature", "cache"]).ok();
     let dir = ws.project("app");
     let conditional = dir.join("app/features/cache_jobs.py");
-    assert!(!conditional.exists(), "rendered empty without jobs, so not created");
+    assert!(
+        !conditional.exists(),
+        "rendered empty without jobs, so not created"
+    );
     ws.run_in(&dir, &["add", "jobs"]).ok();
-    assert!(fs::read_to_string(&conditional).unwrap().contains("WORKER_CACHE_DB = 1"));
+    assert!(fs::read_to_string(&conditional)
+        .unwrap()
+        .contains("WORKER_CACHE_DB = 1"));
     ws.run_in(&dir, &["remove", "jobs"]).ok();
     assert!(!conditional.exists());
 }

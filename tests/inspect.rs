@@ -90,7 +90,10 @@ fn status_json_is_stable() {
 #[test]
 fn help_is_there_for_every_command() {
     let ws = Workspace::new();
-    for cmd in ["new", "init", "add", "remove", "list", "show", "status", "up", "down", "env", "doctor"] {
+    for cmd in [
+        "new", "init", "add", "remove", "list", "show", "status", "up", "down", "env", "doctor",
+        "upgrade",
+    ] {
         let run = ws.run(&[cmd, "--help"]);
         run.ok();
         assert!(

@@ -14,9 +14,10 @@ pub fn run(cwd: &Path, args: ChangeArgs, add: bool) -> Result<ExitCode> {
         bail!("name at least one feature, e.g. `paxx-compose add feature redis`");
     }
     let root = super::project_root(cwd)?;
-    let catalog = super::load_catalog()?;
+    let current = super::load_catalog()?;
     let files = super::disk(&root);
     let project = Project::load(&files)?;
+    let catalog = super::catalog_for(current, &project)?;
     let request = if add {
         Request::Add(names.clone())
     } else {

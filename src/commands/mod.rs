@@ -21,8 +21,10 @@ mod init;
 mod list;
 mod new;
 mod show;
+mod snapshot;
 mod status;
 mod up;
+mod upgrade;
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let cwd = match &cli.chdir {
@@ -44,6 +46,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Down(args) => down::run(&cwd, args),
         Command::Env(args) => env::run(&cwd, args),
         Command::Doctor(args) => doctor::run(&cwd, args),
+        Command::Upgrade(args) => upgrade::run(&cwd, args),
+        Command::SnapshotCatalog(args) => snapshot::run(&cwd, args),
     }
 }
 
@@ -70,6 +74,53 @@ pub fn project_root(start: &Path) -> Result<PathBuf> {
 
 pub fn load_catalog() -> Result<Catalog> {
     Catalog::load().context("cannot load the catalog of templates and modules")
+}
+
+/// The catalog of an older paxx `version`, from the history (with `PAXX_MODULES` on
+/// top, as for the current one); `None` when the history does not know it.
+pub fn catalog_at(version: &str) -> Result<Option<Catalog>> {
+    let Some(files) = crate::catalog::history::find(version)? else {
+        return Ok(None);
+    };
+    let extra = crate::catalog::extra_modules_dir();
+    Catalog::parse(&files, extra.as_deref())
+        .map(Some)
+        .with_context(|| format!("cannot load the paxx {version} catalog from the history"))
+}
+
+/// The catalog `add` and `remove` work with: the one of the project's own version, so that
+/// its files all come from one catalog and `upgrade` later has a true base to merge from.
+/// That is the current catalog, or for a project not yet upgraded, its version's from the
+/// history (said, with the way forward).
+pub fn catalog_for(current: Catalog, project: &crate::plan::Project) -> Result<Catalog> {
+    let recorded = &project.state.paxx_version;
+    if *recorded == current.version {
+        return Ok(current);
+    }
+    let newer = crate::catalog::source::compare_versions(recorded, &current.version)
+        == Some(std::cmp::Ordering::Greater);
+    if newer {
+        anyhow::bail!(
+            "this project was made with paxx {recorded}, newer than this paxx-compose's \
+             catalog ({}): update paxx-compose (`nix flake update paxx`, or a newer binary)",
+            current.version
+        );
+    }
+    match catalog_at(recorded)? {
+        Some(own) => {
+            eprintln!(
+                "note: this project is at paxx {recorded}: using that version's modules; \
+                 `paxx-compose upgrade` brings it to {}",
+                current.version
+            );
+            Ok(own)
+        }
+        None => anyhow::bail!(
+            "this project is at paxx {recorded} and this paxx-compose carries paxx {}: run \
+             `paxx-compose upgrade` first (it keeps your edits), then run this again",
+            current.version
+        ),
+    }
 }
 
 pub fn disk(root: &Path) -> DiskProject {

@@ -1,4 +1,4 @@
-//! `new`: a project built in memory (template, name, features), then written in one go.
+//! `new`: a project generated in memory (template, name, features), then written in one go.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 
 use crate::cli::NewArgs;
-use crate::plan::{check_project_name, plan_features, plan_rename, Change, Plan, Project, Request};
+use crate::plan::{check_project_name, generate_tree, Answers, Change, Plan};
 
 pub fn run(cwd: &Path, args: NewArgs) -> Result<ExitCode> {
     let target = cwd.join(&args.dir);
@@ -31,23 +31,15 @@ pub fn run(cwd: &Path, args: NewArgs) -> Result<ExitCode> {
     };
     check_project_name(&name)?;
     let catalog = super::load_catalog()?;
-    let template = catalog.template(&args.template)?;
-
-    let mut tree: BTreeMap<String, Vec<u8>> = template.files.clone();
-    let mut notes = Vec::new();
-    let renamed = plan_rename(&Project::load(&tree)?, &name)?;
-    apply_in_memory(&mut tree, &renamed);
-    if !args.features.is_empty() {
-        let project = Project::load(&tree)?;
-        let plan = plan_features(
-            &catalog,
-            &project,
-            &Request::Add(args.features.clone()),
-            false,
-        )?;
-        notes = plan.notes.clone();
-        apply_in_memory(&mut tree, &plan);
-    }
+    let (tree, notes) = generate_tree(
+        &catalog,
+        &Answers {
+            template: &args.template,
+            name: &name,
+            features: &args.features,
+            ports: &BTreeMap::new(),
+        },
+    )?;
     let plan = Plan {
         changes: tree
             .into_iter()
@@ -82,15 +74,6 @@ pub fn run(cwd: &Path, args: NewArgs) -> Result<ExitCode> {
         args.dir.display()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-fn apply_in_memory(tree: &mut BTreeMap<String, Vec<u8>>, plan: &Plan) {
-    for change in &plan.changes {
-        match &change.after {
-            Some(bytes) => tree.insert(change.path.clone(), bytes.clone()),
-            None => tree.remove(&change.path),
-        };
-    }
 }
 
 /// Writes the whole tree into a fresh folder beside `target`, then renames it into

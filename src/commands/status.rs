@@ -29,6 +29,8 @@ struct Status {
     modified: Vec<String>,
     /// Generated files the user deleted.
     missing: Vec<String>,
+    /// Files the last `upgrade` left with conflict markers, until the markers are gone.
+    conflicts: Vec<String>,
     packages: Vec<String>,
     services: Vec<ServiceStatus>,
     env: BTreeMap<String, String>,
@@ -49,7 +51,15 @@ pub fn run(cwd: &Path, args: StatusArgs) -> Result<ExitCode> {
     let catalog = super::load_catalog()?;
     let files = super::disk(&root);
     let project = Project::load(&files)?;
-    let mut status = gather(&catalog, &project, &files, &root)?;
+    // Drift is measured against what paxx generated, which for a project not yet upgraded
+    // is the catalog of its own version.
+    // (A history that does not load only costs the comparison: status still answers.)
+    let own = if project.state.paxx_version != catalog.version {
+        super::catalog_at(&project.state.paxx_version).unwrap_or(None)
+    } else {
+        None
+    };
+    let mut status = gather(&catalog, own.as_ref(), &project, &files, &root)?;
     let canonical = root
         .canonicalize()
         .with_context(|| format!("cannot resolve `{}`", root.display()))?;
@@ -84,6 +94,15 @@ pub fn run(cwd: &Path, args: StatusArgs) -> Result<ExitCode> {
             features.join(", ")
         }
     );
+    if catalog.version != status.paxx_version {
+        println!(
+            "upgrade:  this paxx-compose carries paxx {}: run `paxx-compose upgrade`",
+            catalog.version
+        );
+    }
+    for path in &status.conflicts {
+        println!("conflict: {path} (resolve the <<<<<<< ======= >>>>>>> markers)");
+    }
     if status.modified.is_empty() && status.missing.is_empty() {
         println!("generated files: as paxx wrote them");
     }
@@ -116,13 +135,15 @@ fn print_services(list: &[ServiceStatus]) {
 
 fn gather(
     catalog: &Catalog,
+    own: Option<&Catalog>,
     project: &Project,
     files: &dyn ProjectFiles,
     root: &Path,
 ) -> Result<Status> {
     let state = &project.state;
     let (enabled, _) = enabled_features(catalog, &state.template, &state.features)?;
-    let (modified, missing) = drift(catalog, project, files)?;
+    let (modified, missing) = drift(own.unwrap_or(catalog), project, files)?;
+    let (conflicts, _) = crate::upgrade::open_conflicts(&state.conflicts, files)?;
     let root = root
         .canonicalize()
         .with_context(|| format!("cannot resolve `{}`", root.display()))?;
@@ -141,6 +162,7 @@ fn gather(
         explicit: state.features.clone(),
         modified,
         missing,
+        conflicts,
         packages: resolved.packages,
         services: resolved
             .services

@@ -24,6 +24,13 @@ fn key_of(line: &str) -> Option<&str> {
     (!key.is_empty() && !key.starts_with('#')).then_some(key)
 }
 
+/// `(key, value)` of a `KEY=value` line.
+fn entry_of(line: &str) -> Option<(&str, &str)> {
+    let key = key_of(line)?;
+    let (_, value) = line.split_once('=')?;
+    Some((key, value.trim_end_matches(['\n', '\r'])))
+}
+
 impl EnvFile {
     pub const FILE: &'static str = ".env.example";
 
@@ -60,11 +67,20 @@ impl EnvFile {
     /// Takes out `feature`'s block: its marker, the `KEY=` lines right under it and the
     /// blank line before it. Lines the user added elsewhere are left alone.
     pub fn remove_block(&mut self, feature: &str) {
-        let marker = marker(feature);
-        let lines: Vec<&str> = self.text.split_inclusive('\n').collect();
-        let Some(start) = lines.iter().position(|l| l.trim_end() == marker) else {
+        let Some(range) = self.block_lines(feature) else {
             return;
         };
+        let lines = self.lines();
+        let mut kept: Vec<&str> = lines[..range.start].to_vec();
+        kept.extend_from_slice(&lines[range.end..]);
+        self.text = kept.concat();
+    }
+
+    /// The line indices of `feature`'s block (as [`Self::remove_block`] takes it out).
+    pub fn block_lines(&self, feature: &str) -> Option<std::ops::Range<usize>> {
+        let marker = marker(feature);
+        let lines = self.lines();
+        let start = lines.iter().position(|l| l.trim_end() == marker)?;
         let mut end = start + 1;
         while end < lines.len() && key_of(lines[end]).is_some() {
             end += 1;
@@ -74,9 +90,97 @@ impl EnvFile {
         } else {
             start
         };
-        let mut kept: Vec<&str> = lines[..start].to_vec();
-        kept.extend_from_slice(&lines[end..]);
-        self.text = kept.concat();
+        Some(start..end)
+    }
+
+    /// The `KEY=value` entries of `feature`'s block, in order; `None` without its marker.
+    pub fn block_entries(&self, feature: &str) -> Option<Vec<(String, String)>> {
+        let range = self.block_lines(feature)?;
+        let lines = self.lines();
+        Some(
+            lines[range]
+                .iter()
+                .filter_map(|l| entry_of(l))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    /// In `feature`'s block, replaces `key`'s line if it still reads `key=old`. False when
+    /// the line is not there or says something else (the user's value is kept).
+    pub fn replace_in_block(
+        &mut self,
+        feature: &str,
+        key: &str,
+        old: &str,
+        new: Option<&str>,
+    ) -> bool {
+        let Some(range) = self.block_lines(feature) else {
+            return false;
+        };
+        let mut lines: Vec<String> = self.lines().iter().map(|l| l.to_string()).collect();
+        let Some(i) = range
+            .clone()
+            .find(|&i| entry_of(&lines[i]) == Some((key, old)))
+        else {
+            return false;
+        };
+        match new {
+            Some(value) => {
+                let newline = if lines[i].ends_with('\n') { "\n" } else { "" };
+                lines[i] = format!("{key}={value}{newline}");
+            }
+            None => {
+                lines.remove(i);
+            }
+        }
+        self.text = lines.concat();
+        true
+    }
+
+    /// Adds `key=value` at the end of `feature`'s block (which must exist).
+    pub fn insert_in_block(&mut self, feature: &str, key: &str, value: &str) -> bool {
+        let Some(range) = self.block_lines(feature) else {
+            return false;
+        };
+        let mut lines: Vec<String> = self.lines().iter().map(|l| l.to_string()).collect();
+        if let Some(last) = lines.get_mut(range.end - 1) {
+            if !last.ends_with('\n') {
+                last.push('\n');
+            }
+        }
+        lines.insert(range.end, format!("{key}={value}\n"));
+        self.text = lines.concat();
+        true
+    }
+
+    /// Renames the setting `old` to `new` on every line that sets it (the value and any
+    /// `export ` stay). Nothing is renamed when `new` is set already: two lines would
+    /// then disagree. Returns whether anything changed.
+    pub fn rename_key(&mut self, old: &str, new: &str) -> bool {
+        if self.has_key(new) || !self.has_key(old) {
+            return false;
+        }
+        let mut out = String::with_capacity(self.text.len());
+        for line in self.text.split_inclusive('\n') {
+            if key_of(line) == Some(old) {
+                // The key starts after indentation and an optional `export `.
+                let rest = line.trim_start();
+                let rest = rest.strip_prefix("export ").unwrap_or(rest).trim_start();
+                let at = line.len() - rest.len();
+                out.push_str(&line[..at]);
+                out.push_str(new);
+                out.push_str(&line[at + old.len()..]);
+            } else {
+                out.push_str(line);
+            }
+        }
+        self.text = out;
+        true
+    }
+
+    fn lines(&self) -> Vec<&str> {
+        self.text.split_inclusive('\n').collect()
     }
 
     pub fn render(&self) -> String {
@@ -113,6 +217,42 @@ mod tests {
         let mut env = EnvFile::parse("REDIS_URL=redis://elsewhere\n");
         env.add_block("redis", &redis());
         assert_eq!(env.render(), "REDIS_URL=redis://elsewhere\n");
+    }
+
+    #[test]
+    fn block_entries_change_in_place() {
+        let mut env = EnvFile::parse(SAMPLE);
+        env.add_block("redis", &redis());
+        assert_eq!(env.block_entries("redis").unwrap(), redis());
+        assert!(env.insert_in_block("redis", "REDIS_TTL", "300"));
+        assert!(!env.replace_in_block("redis", "REDIS_URL", "other", Some("x")));
+        assert!(env.replace_in_block(
+            "redis",
+            "REDIS_URL",
+            "redis://127.0.0.1:6379/0",
+            Some("redis://h/1")
+        ));
+        assert!(env
+            .render()
+            .ends_with("# redis (paxx-compose feature)\nREDIS_URL=redis://h/1\nREDIS_TTL=300\n"));
+        assert!(env.replace_in_block("redis", "REDIS_TTL", "300", None));
+        assert_eq!(env.block_entries("redis").unwrap().len(), 1);
+        assert_eq!(env.block_entries("tasks"), None);
+    }
+
+    #[test]
+    fn renaming_a_key_keeps_value_and_export() {
+        let mut env = EnvFile::parse("export OLD=1\nOLDER=2\n");
+        assert!(env.rename_key("OLD", "NEW"));
+        assert_eq!(env.render(), "export NEW=1\nOLDER=2\n");
+        let mut env = EnvFile::parse("export port=1\n");
+        assert!(env.rename_key("port", "PORT"));
+        assert_eq!(env.render(), "export PORT=1\n");
+        let mut env = EnvFile::parse("OLD=1\nNEW=2\n");
+        assert!(
+            !env.rename_key("OLD", "NEW"),
+            "never two lines for one setting"
+        );
     }
 
     #[test]

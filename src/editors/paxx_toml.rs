@@ -28,6 +28,8 @@ pub struct ProjectState {
     /// Entries paxx added to pyproject.toml (and will take out again).
     pub added_dependencies: Vec<String>,
     pub added_dev_dependencies: Vec<String>,
+    /// Files the last `upgrade` wrote with conflict markers (`[upgrade].conflicts`).
+    pub conflicts: Vec<String>,
 }
 
 pub struct PaxxTomlMut {
@@ -80,6 +82,10 @@ impl PaxxTomlMut {
             root.get("pyproject")
                 .and_then(|t| t.get("dev-dependencies")),
             "[pyproject].dev-dependencies",
+        )?;
+        state.conflicts = self.strings(
+            root.get("upgrade").and_then(|t| t.get("conflicts")),
+            "[upgrade].conflicts",
         )?;
         for (key, item) in self.table(root, "ports")? {
             let port = item
@@ -162,6 +168,16 @@ impl PaxxTomlMut {
             entries.push(("dev-dependencies".to_string(), list(dev)));
         }
         self.set_table("pyproject", entries.into_iter());
+    }
+
+    /// `[upgrade].conflicts`: the table goes when the list is empty.
+    pub fn set_conflicts(&mut self, paths: &[String]) {
+        let mut array = Array::new();
+        for p in paths {
+            array.push(p.as_str());
+        }
+        let entries = (!paths.is_empty()).then(|| ("conflicts".to_string(), Value::Array(array)));
+        self.set_table("upgrade", entries.into_iter());
     }
 
     pub fn render(&self) -> String {
@@ -284,17 +300,23 @@ mod tests {
             "sha256:ab".into(),
         )]));
         doc.set_added_dependencies(&["redis>=5".into()], &[]);
+        doc.set_conflicts(&["app/x.py".into()]);
+        doc.set_paxx_version("0.2.0");
         let written = doc.render();
         let again = PaxxTomlMut::parse(&written).unwrap().state().unwrap();
         assert_eq!(again.features, vec!["redis"]);
         assert_eq!(again.generated["app/features/redis.py"], "sha256:ab");
         assert_eq!(again.added_dependencies, vec!["redis>=5"]);
+        assert_eq!(again.conflicts, vec!["app/x.py"]);
+        assert_eq!(again.paxx_version, "0.2.0");
 
         let mut doc = PaxxTomlMut::parse(&written).unwrap();
         doc.set_features(&[]);
         doc.set_modules(&BTreeMap::new());
         doc.set_generated(&BTreeMap::new());
         doc.set_added_dependencies(&[], &[]);
+        doc.set_conflicts(&[]);
+        doc.set_paxx_version("0.1.0");
         assert_eq!(doc.render(), BARE);
     }
 

@@ -37,10 +37,6 @@ impl PyProjectMut {
         Ok(PyProjectMut { doc })
     }
 
-    pub fn name(&self) -> Option<&str> {
-        self.doc.get("project")?.get("name")?.as_str()
-    }
-
     pub fn set_name(&mut self, name: &str) -> Result<()> {
         let project = self
             .doc
@@ -95,6 +91,47 @@ impl PyProjectMut {
         Ok(())
     }
 
+    /// Inserts `spec` right after the entry for `after`'s package (appends when that entry
+    /// is missing or last), laid out like its neighbours: a template that adds a dependency
+    /// in sorted order gets it in sorted order in the user's list too.
+    pub fn insert_dependency_after(
+        &mut self,
+        group: DepGroup,
+        spec: &str,
+        after: Option<&str>,
+    ) -> Result<()> {
+        let wanted = after.map(package_name);
+        let index = self.array(group).and_then(|a| {
+            a.iter()
+                .position(|v| v.as_str().map(package_name) == wanted)
+        });
+        let len = self.array(group).map_or(0, Array::len);
+        let Some(i) = index.filter(|i| i + 1 < len) else {
+            return self.add_dependency(group, spec);
+        };
+        let array = self.array_mut(group)?;
+        // The next entry's prefix holds the comment that ends the line before: the new
+        // entry takes it over (so the comment stays on its line) and the next one gets
+        // the bare indentation.
+        let next = array.get_mut(i + 1).expect("checked above");
+        let prefix = next
+            .decor()
+            .prefix()
+            .and_then(|p| p.as_str())
+            .unwrap_or(" ")
+            .to_string();
+        let indent = prefix
+            .rfind('\n')
+            .map_or(prefix.as_str(), |at| &prefix[at..])
+            .to_string();
+        next.decor_mut().set_prefix(indent);
+        let mut value = Value::from(spec);
+        value.decor_mut().set_prefix(prefix);
+        value.decor_mut().set_suffix("");
+        array.insert_formatted(i + 1, value);
+        Ok(())
+    }
+
     /// Removes the entry exactly equal to `spec`; false when it is not there.
     pub fn remove_dependency(&mut self, group: DepGroup, spec: &str) -> Result<bool> {
         let Ok(array) = self.array_mut(group) else {
@@ -113,6 +150,33 @@ impl PyProjectMut {
             }
         }
         Ok(true)
+    }
+
+    /// Replaces the entry exactly equal to `old` by `new` where it stands, keeping its
+    /// layout and comment; false when `old` is not there.
+    pub fn replace_dependency(&mut self, group: DepGroup, old: &str, new: &str) -> Result<bool> {
+        let Ok(array) = self.array_mut(group) else {
+            return Ok(false);
+        };
+        let Some(value) = array.iter_mut().find(|v| v.as_str() == Some(old)) else {
+            return Ok(false);
+        };
+        let decor = value.decor().clone();
+        *value = Value::from(new);
+        *value.decor_mut() = decor;
+        Ok(true)
+    }
+
+    /// The entries of `group`, in order (none when the list is missing).
+    pub fn entries(&self, group: DepGroup) -> Vec<String> {
+        self.array(group)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     pub fn render(&self) -> String {
@@ -217,6 +281,37 @@ dev = ["pytest>=8"]
             "{}",
             doc.render()
         );
+    }
+
+    #[test]
+    fn replacing_keeps_place_and_comment() {
+        let mut doc = PyProjectMut::parse(SAMPLE).unwrap();
+        assert!(doc
+            .replace_dependency(DepGroup::Runtime, "fastapi>=0.115", "fastapi>=0.116")
+            .unwrap());
+        assert!(doc
+            .render()
+            .contains("    \"fastapi>=0.116\",  # web framework\n    \"sqlalchemy"));
+        assert!(!doc
+            .replace_dependency(DepGroup::Dev, "absent", "x")
+            .unwrap());
+        assert_eq!(doc.entries(DepGroup::Dev), vec!["pytest>=8"]);
+    }
+
+    #[test]
+    fn inserting_after_a_package_keeps_the_layout() {
+        let mut doc = PyProjectMut::parse(SAMPLE).unwrap();
+        doc.insert_dependency_after(DepGroup::Runtime, "httpx>=0.28", Some("fastapi>=0.1"))
+            .unwrap();
+        assert!(
+            doc.render()
+                .contains("  # web framework\n    \"httpx>=0.28\",\n    \"sqlalchemy"),
+            "{}",
+            doc.render()
+        );
+        doc.insert_dependency_after(DepGroup::Dev, "ruff", Some("pytest"))
+            .unwrap();
+        assert_eq!(doc.entries(DepGroup::Dev), vec!["pytest>=8", "ruff"]);
     }
 
     #[test]

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod upgrade;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_paxx-compose");
 
 pub fn repo() -> PathBuf {

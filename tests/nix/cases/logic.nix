@@ -206,4 +206,24 @@ in
     expr = m.unique [ "b" "a" "b" "c" "a" ];
     expected = [ "b" "a" "c" ];
   };
+  "a manifest with [[migrations]] (read by paxx-compose upgrade only) still reads" = {
+    expr =
+      let
+        ms = m.readModules ../../fixtures/upgrade/0.10.0/modules;
+      in
+      {
+        names = builtins.attrNames ms;
+        alpha = { inherit (ms.alpha) version env; };
+      };
+    expected = {
+      names = [ "alpha" "beta" ];
+      alpha = {
+        version = 2;
+        env = {
+          ALPHA_DSN = "alpha://127.0.0.1/0";
+          ALPHA_TIMEOUT = "5";
+        };
+      };
+    };
+  };
 }

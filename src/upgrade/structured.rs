@@ -1,0 +1,360 @@
+//! `pyproject.toml` and `.env.example`: what paxx put in them (dependency entries,
+//! feature blocks of settings) is re-planned from the manifests, entry by entry, on the
+//! user's file; only the rest (the template's own text) is merged three ways, with paxx's
+//! lines set aside. Where paxx's entries sit in the user's file therefore never makes a
+//! conflict, however the features were added over time.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+
+use super::merge::{merge3, merge3_setting_aside, Labels, Merged};
+use crate::editors::env_file::EnvFile;
+use crate::editors::pyproject::{package_name, DepGroup, PyProjectMut};
+
+const GROUPS: [DepGroup; 2] = [DepGroup::Runtime, DepGroup::Dev];
+
+pub struct Pyproject<'a> {
+    pub ours: &'a str,
+    /// The template's file as the old and the new catalog make it for this project.
+    pub base_bare: &'a str,
+    pub theirs_bare: &'a str,
+    /// Entries paxx added (paxx.toml `[pyproject]`), runtime then dev.
+    pub recorded: [&'a [String]; 2],
+    /// Entries the features need now, runtime then dev.
+    pub needed: [Vec<String>; 2],
+}
+
+pub struct Outcome {
+    pub merged: Merged,
+    /// For pyproject: the entries paxx added, runtime then dev, to record in paxx.toml.
+    pub recorded: [Vec<String>; 2],
+    pub notes: Vec<String>,
+}
+
+pub fn pyproject(input: &Pyproject, labels: &Labels) -> Result<Outcome> {
+    let file = PyProjectMut::FILE;
+    let mut doc = PyProjectMut::parse(input.ours)?;
+    let base = PyProjectMut::parse(input.base_bare)?;
+    let theirs = PyProjectMut::parse(input.theirs_bare)?;
+    let mut notes = Vec::new();
+    let mut recorded: [Vec<String>; 2] = Default::default();
+    for (g, group) in GROUPS.into_iter().enumerate() {
+        // The features' entries: by package, so a bumped spec replaces the old one in place.
+        let needed = &input.needed[g];
+        let mut matched = Vec::new();
+        for old in input.recorded[g] {
+            let package = package_name(old);
+            match needed.iter().find(|n| package_name(n) == package) {
+                Some(new) => {
+                    matched.push(new.clone());
+                    if doc.replace_dependency(group, old, new)? {
+                        recorded[g].push(new.clone());
+                    } else if new != old && doc.has_package(group, new) {
+                        notes.push(format!(
+                            "{file}: you changed `{old}`; paxx now asks for `{new}`: yours is kept"
+                        ));
+                    }
+                }
+                None => {
+                    doc.remove_dependency(group, old)?;
+                }
+            }
+        }
+        for new in needed.iter().filter(|n| !matched.contains(n)) {
+            if !doc.has_package(group, new) {
+                doc.add_dependency(group, new)?;
+                recorded[g].push(new.clone());
+            }
+        }
+        // The template's own entries, the same way.
+        let (before, after) = (base.entries(group), theirs.entries(group));
+        for (i, new) in after.iter().enumerate() {
+            let package = package_name(new);
+            match before.iter().find(|b| package_name(b) == package) {
+                Some(old) if old == new => {}
+                Some(old) => {
+                    let replaced = doc.replace_dependency(group, old, new)?;
+                    if !replaced && doc.has_package(group, new) {
+                        notes.push(format!(
+                            "{file}: you changed `{old}`; the template now has `{new}`: yours is kept"
+                        ));
+                    }
+                }
+                None if !doc.has_package(group, new) => {
+                    let previous = i.checked_sub(1).map(|p| after[p].as_str());
+                    doc.insert_dependency_after(group, new, previous)?;
+                }
+                None => {}
+            }
+        }
+        for old in &before {
+            if !after.iter().any(|a| package_name(a) == package_name(old)) {
+                doc.remove_dependency(group, old)?;
+            }
+        }
+    }
+    let ours = doc.render();
+    let merged = if input.base_bare == input.theirs_bare {
+        Merged::Clean(ours)
+    } else {
+        // Entry lines are settled above: set them aside on every side.
+        let entries = |d: &PyProjectMut| -> Vec<String> {
+            GROUPS.iter().flat_map(|g| d.entries(*g)).collect()
+        };
+        let strip = |text: &str, d: &PyProjectMut| {
+            let flags = entry_lines(text, &entries(d));
+            keep_unflagged(text, &flags)
+        };
+        let aside = entry_lines(&ours, &entries(&doc));
+        merge3_setting_aside(
+            &strip(input.base_bare, &base),
+            &ours,
+            &strip(input.theirs_bare, &theirs),
+            &aside,
+            labels,
+            false,
+        )
+    };
+    Ok(Outcome {
+        merged,
+        recorded,
+        notes,
+    })
+}
+
+/// Which lines hold one dependency entry each (`    "redis>=5",  # why`).
+fn entry_lines(text: &str, entries: &[String]) -> Vec<bool> {
+    text.split_inclusive('\n')
+        .map(|line| {
+            let line = line.trim();
+            entries.iter().any(|e| {
+                ['"', '\''].iter().any(|q| {
+                    line.strip_prefix(&format!("{q}{e}{q}"))
+                        .is_some_and(|rest| {
+                            let rest = rest.trim_start();
+                            let rest = rest.strip_prefix(',').unwrap_or(rest).trim_start();
+                            rest.is_empty() || rest.starts_with('#')
+                        })
+                })
+            })
+        })
+        .collect()
+}
+
+fn keep_unflagged(text: &str, flags: &[bool]) -> String {
+    text.split_inclusive('\n')
+        .zip(flags)
+        .filter(|(_, f)| !**f)
+        .map(|(l, _)| l)
+        .collect()
+}
+
+pub type Blocks = BTreeMap<String, Vec<(String, String)>>;
+
+pub struct EnvExample<'a> {
+    pub ours: &'a str,
+    pub base_bare: &'a str,
+    pub theirs_bare: &'a str,
+    /// Settings renamed by migrations, in order: old key → new key.
+    pub renames: &'a [(String, String)],
+    /// Each enabled feature's entries, as the old catalog and the new one write them
+    /// (the old ones with the renames applied).
+    pub old_blocks: &'a Blocks,
+    pub new_blocks: &'a Blocks,
+}
+
+pub fn env_example(input: &EnvExample, labels: &Labels) -> Outcome {
+    let file = EnvFile::FILE;
+    let mut env = EnvFile::parse(input.ours);
+    let mut notes = Vec::new();
+    for (old, new) in input.renames {
+        if !env.rename_key(old, new) && env.has_key(old) {
+            notes.push(format!(
+                "{file}: `{old}` is now `{new}`, which you have already: `{old}` left as it is"
+            ));
+        }
+    }
+    for (feature, entries) in input.new_blocks {
+        let Some(old_entries) = input.old_blocks.get(feature) else {
+            env.add_block(feature, entries);
+            continue;
+        };
+        if env.block_entries(feature).is_none() {
+            continue; // the user took the block out (or had every key already)
+        }
+        let old_value = |key: &str| {
+            old_entries
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        for (key, value) in entries {
+            match old_value(key) {
+                Some(old) if old == value => {}
+                // Replaced only where it still reads paxx's old value.
+                Some(old) => {
+                    env.replace_in_block(feature, key, old, Some(value));
+                }
+                None if !env.has_key(key) => {
+                    env.insert_in_block(feature, key, value);
+                }
+                None => {}
+            }
+        }
+        for (key, old) in old_entries {
+            if !entries.iter().any(|(k, _)| k == key) {
+                env.replace_in_block(feature, key, old, None);
+            }
+        }
+    }
+    for (feature, old_entries) in input.old_blocks {
+        if input.new_blocks.contains_key(feature) {
+            continue;
+        }
+        match env.block_entries(feature) {
+            Some(now) if &now == old_entries => env.remove_block(feature),
+            Some(_) => notes.push(format!(
+                "{file}: the `{feature}` block is no longer paxx's; you changed it, so it stays"
+            )),
+            None => {}
+        }
+    }
+    let ours = env.render();
+    let merged = if input.base_bare == input.theirs_bare {
+        Merged::Clean(ours)
+    } else {
+        let mut aside = vec![false; ours.split_inclusive('\n').count()];
+        for feature in input.old_blocks.keys().chain(input.new_blocks.keys()) {
+            if let Some(range) = env.block_lines(feature) {
+                aside[range].iter_mut().for_each(|f| *f = true);
+            }
+        }
+        // Settings are a list: lines both sides add at one place all belong.
+        merge3_setting_aside(
+            input.base_bare,
+            &ours,
+            input.theirs_bare,
+            &aside,
+            labels,
+            true,
+        )
+    };
+    Outcome {
+        merged,
+        recorded: Default::default(),
+        notes,
+    }
+}
+
+/// The user's `.env` (their own settings, never generated): only migrations' renames.
+pub fn dot_env(text: &str, renames: &[(String, String)]) -> Option<String> {
+    let mut env = EnvFile::parse(text);
+    let mut changed = false;
+    for (old, new) in renames {
+        changed |= env.rename_key(old, new);
+    }
+    changed.then(|| env.render())
+}
+
+/// A plain three-way merge, for everything else.
+pub fn text(base: &str, ours: &str, theirs: &str, labels: &Labels) -> Merged {
+    merge3(base, ours, theirs, labels, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LABELS: Labels = Labels {
+        ours: "yours",
+        base: "paxx 1",
+        theirs: "paxx 2",
+    };
+    const TEMPLATE: &str =
+        "[project]\nname = \"app\"\ndependencies = [\n    \"fastapi>=0.110\",\n]\n";
+
+    fn upgrade_deps(ours: &str, recorded: &[String], needed: &[&str]) -> Outcome {
+        pyproject(
+            &Pyproject {
+                ours,
+                base_bare: TEMPLATE,
+                theirs_bare: TEMPLATE,
+                recorded: [recorded, &[]],
+                needed: [needed.iter().map(|s| s.to_string()).collect(), vec![]],
+            },
+            &LABELS,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_spec_the_user_changed_is_kept_and_no_longer_paxxs() {
+        let ours = TEMPLATE.replace("\n]\n", "\n    \"redis==5.0.4\",\n]\n");
+        let out = upgrade_deps(&ours, &["redis>=5.0".into()], &["redis>=5.2"]);
+        assert_eq!(out.merged, Merged::Clean(ours));
+        assert!(out.recorded[0].is_empty());
+        assert_eq!(out.notes.len(), 1, "{:?}", out.notes);
+    }
+
+    #[test]
+    fn a_dependency_no_feature_needs_goes_and_a_new_one_comes() {
+        let ours = TEMPLATE.replace("\n]\n", "\n    \"old-lib\",\n]\n");
+        let out = upgrade_deps(&ours, &["old-lib".into()], &["new-lib>=1"]);
+        assert_eq!(
+            out.merged.text(),
+            TEMPLATE.replace("\n]\n", "\n    \"new-lib>=1\",\n]\n")
+        );
+        assert_eq!(out.recorded[0], vec!["new-lib>=1"]);
+    }
+
+    fn upgrade_env(ours: &str, old: &[(&str, &str)], new: &[(&str, &str)]) -> String {
+        let block = |entries: &[(&str, &str)]| -> Blocks {
+            let list = entries
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            [("redis".to_string(), list)].into()
+        };
+        let out = env_example(
+            &EnvExample {
+                ours,
+                base_bare: "A=1\n",
+                theirs_bare: "A=1\n",
+                renames: &[],
+                old_blocks: &block(old),
+                new_blocks: &block(new),
+            },
+            &LABELS,
+        );
+        out.merged.text().to_string()
+    }
+
+    #[test]
+    fn a_value_the_user_changed_is_kept_and_paxxs_new_ones_arrive() {
+        let ours = "A=1\n\n# redis (paxx-compose feature)\nURL=mine\nTTL=300\n";
+        let got = upgrade_env(
+            ours,
+            &[("URL", "paxx"), ("TTL", "300")],
+            &[("URL", "paxx2"), ("TTL", "600"), ("POOL", "5")],
+        );
+        assert_eq!(
+            got,
+            "A=1\n\n# redis (paxx-compose feature)\nURL=mine\nTTL=600\nPOOL=5\n"
+        );
+    }
+
+    #[test]
+    fn a_setting_gone_upstream_goes_unless_the_user_changed_it() {
+        let ours = "A=1\n\n# redis (paxx-compose feature)\nURL=x\nOLD=mine\nGONE=1\n";
+        let got = upgrade_env(
+            ours,
+            &[("URL", "x"), ("OLD", "paxx"), ("GONE", "1")],
+            &[("URL", "x")],
+        );
+        assert_eq!(
+            got,
+            "A=1\n\n# redis (paxx-compose feature)\nURL=x\nOLD=mine\n"
+        );
+    }
+}
