@@ -202,7 +202,10 @@ if [ ! -x "$bin" ]; then
   skip "paxx-compose not built (set PAXX_COMPOSE or cargo build): Rust/Nix agreement and init+add=new not run"
 else
   export PAXX_MODULES="$here/fixtures/agree/modules"
-  for features in "" "cache" "worker" "mail,beat"; do
+  # Fixture modules, then the real catalog: one module with requires, two with
+  # fallbacks, and every real module at once.
+  all_real=$(for m in "$repo"/modules/*/module.toml; do basename "$(dirname "$m")"; done | paste -sd, -)
+  for features in "" "cache" "worker" "mail,beat" "tasks" "storage,email" "$all_real"; do
     dir="$work/agree-${features:-bare}"
     dir=${dir//,/-}
     mkdir -p "$dir" # `new` accepts an empty folder

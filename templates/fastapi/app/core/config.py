@@ -40,8 +40,8 @@ class FeatureSettings(BaseSettings):
     )
 
 
-def _split_list(value: Any) -> Any:
-    """Accept `a,b,c` or a JSON array for list settings."""
+def split_list(value: Any) -> Any:
+    """Accept `a,b,c` or a JSON array for list settings (features' too)."""
     if isinstance(value, str):
         text = value.strip()
         if text.startswith("["):
@@ -78,7 +78,7 @@ class Settings(FeatureSettings):
     @field_validator("CORS_ORIGINS", "TRUSTED_HOSTS", mode="before")
     @classmethod
     def _parse_list(cls, value: Any) -> Any:
-        return _split_list(value)
+        return split_list(value)
 
     @field_validator("CORS_ORIGINS")
     @classmethod

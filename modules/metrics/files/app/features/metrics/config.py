@@ -1,13 +1,12 @@
 """Settings of the metrics feature: environment variables `METRICS_*`."""
 
-import json
 from functools import cache
 from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
-from app.core.config import FeatureSettings, load_settings
+from app.core.config import FeatureSettings, load_settings, split_list
 
 # Upper bounds (seconds) of the latency histogram's buckets: prometheus_client's
 # defaults, which suit an API whose requests take milliseconds to seconds.
@@ -27,16 +26,6 @@ DEFAULT_BUCKETS = (
     7.5,
     10.0,
 )
-
-
-def _split_list(value: Any) -> Any:
-    # `a,b` or a JSON array, like the base settings' lists.
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            return json.loads(text)
-        return [part.strip() for part in text.split(",") if part.strip()]
-    return value
 
 
 class MetricsSettings(FeatureSettings):
@@ -60,7 +49,7 @@ class MetricsSettings(FeatureSettings):
     @field_validator("METRICS_EXCLUDE_PATHS", "METRICS_BUCKETS", mode="before")
     @classmethod
     def _parse_list(cls, value: Any) -> Any:
-        return _split_list(value)
+        return split_list(value)
 
     @field_validator("METRICS_BEARER_TOKEN", mode="before")
     @classmethod

@@ -3,7 +3,6 @@
 Each setting is the environment variable of the same name (or a line in `.env`).
 """
 
-import json
 import re
 from functools import cache
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
-from app.core.config import FeatureSettings, load_settings
+from app.core.config import FeatureSettings, load_settings, split_list
 
 MiB = 1024 * 1024
 # S3 refuses presigned URLs valid for longer than seven days.
@@ -62,15 +61,6 @@ def parse_size(value: Any) -> Any:
     return value
 
 
-def _split_list(value: Any) -> Any:
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            return json.loads(text)
-        return [part.strip() for part in text.split(",") if part.strip()]
-    return value
-
-
 class StorageSettings(FeatureSettings):
     """Where uploaded files go and which ones are accepted."""
 
@@ -112,7 +102,7 @@ class StorageSettings(FeatureSettings):
     @field_validator("STORAGE_ALLOWED_CONTENT_TYPES", mode="before")
     @classmethod
     def _parse_list(cls, value: Any) -> Any:
-        return _split_list(value)
+        return split_list(value)
 
     @field_validator("STORAGE_ALLOWED_CONTENT_TYPES")
     @classmethod
