@@ -64,8 +64,13 @@ pub fn run(cwd: &Path, args: StatusArgs) -> Result<ExitCode> {
         .canonicalize()
         .with_context(|| format!("cannot resolve `{}`", root.display()))?;
     let layout = services::state::Layout::new(&canonical);
-    for service in &mut status.services {
-        service.runtime = services::stop::runtime(&layout, &canonical, &service.service)?;
+    // Probed as `up` runs them (a worker's probe needs the project's settings); reported
+    // as resolved, which is what the Nix side computes too.
+    let resolved: Vec<ResolvedService> =
+        status.services.iter().map(|s| s.service.clone()).collect();
+    let as_run = services::as_run(&resolved, &status.env);
+    for (service, run) in status.services.iter_mut().zip(&as_run) {
+        service.runtime = services::stop::runtime(&layout, &canonical, run)?;
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&status)?);

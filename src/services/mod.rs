@@ -58,14 +58,7 @@ pub fn load(cwd: &Path) -> Result<Loaded> {
         &root.to_string_lossy(),
     )?;
     let fallback_notes = choose_fallbacks(&mut resolved.services, &root);
-    // A project process (a worker: no package of its own) is the app in another role:
-    // it needs the same settings the app gets from `paxx-compose env`.
-    let project_env = resolved.env.clone();
-    for service in resolved.services.iter_mut().filter(|s| s.package.is_none()) {
-        let own = std::mem::take(&mut service.env);
-        service.env = project_env.clone();
-        service.env.extend(own);
-    }
+    resolved.services = as_run(&resolved.services, &resolved.env);
     Ok(Loaded {
         root,
         catalog,
@@ -74,6 +67,22 @@ pub fn load(cwd: &Path) -> Result<Loaded> {
         resolved,
         fallback_notes,
     })
+}
+
+/// The services as they run: a project process (a worker: no package of its own) is the
+/// app in another role, so it gets the settings the app gets from `paxx-compose env`,
+/// under its own. Its probes see the same.
+pub fn as_run(
+    resolved: &[ResolvedService],
+    env: &BTreeMap<String, String>,
+) -> Vec<ResolvedService> {
+    let mut services = resolved.to_vec();
+    for service in services.iter_mut().filter(|s| s.package.is_none()) {
+        let own = std::mem::take(&mut service.env);
+        service.env = env.clone();
+        service.env.extend(own);
+    }
+    services
 }
 
 /// Swaps in the first fallback whose program exists for each service whose own program

@@ -133,10 +133,9 @@ def check_project(
     with (project / "paxx.toml").open("a") as f:
         f.write("\n[ports]\n" + "".join(f"{k} = {v}\n" for k, v in ports.items()))
 
-    # The environment first: project processes among the services (a worker) run in it.
-    if not step("uv sync", ["uv", "sync", "--python", python]):
-        outcome.error = "uv sync failed"
-        return outcome
+    # `up` before any `uv sync`, as a user would: a worker among the services brings the
+    # environment up to date itself (`uv run`). UV_PYTHON makes it the interpreter under test.
+    env["UV_PYTHON"] = python
     try:
         if not step("up", [binary, "up", "--detach"]):
             outcome.error = "paxx-compose up failed"
@@ -146,6 +145,9 @@ def check_project(
         )
         env.update(exported)
         env["ENVIRONMENT"] = "test"
+        if not step("uv sync", ["uv", "sync", "--python", python]):
+            outcome.error = "uv sync failed"
+            return outcome
         step("pytest", ["uv", "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider"])
         step("ruff check", ["uv", "run", "--no-sync", "ruff", "check", "."])
         step("ruff format", ["uv", "run", "--no-sync", "ruff", "format", "--check", "."])
