@@ -137,6 +137,27 @@ fn stage(
     Ok(())
 }
 
+/// Writes `changes` (all creations) into `root`, a folder nobody sees yet: `new` stages a
+/// whole project this way and renames the folder into place, which is the atomic step.
+/// No temp file per file and no fsync: a crash leaves only an unseen staging folder.
+pub fn write_fresh(root: &Path, changes: &[Change]) -> Result<()> {
+    let mut made = std::collections::BTreeSet::new();
+    for change in changes {
+        let Some(bytes) = &change.after else { continue };
+        if let Some(dir) = parents(&change.path).next() {
+            if made.insert(dir.to_string()) {
+                let full = root.join(dir);
+                fs::create_dir_all(&full)
+                    .with_context(|| format!("cannot create folder `{}`", full.display()))?;
+            }
+        }
+        let target = root.join(&change.path);
+        fs::write(&target, bytes)
+            .with_context(|| format!("cannot write `{}`", target.display()))?;
+    }
+    Ok(())
+}
+
 fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut file = fs::OpenOptions::new()
         .write(true)

@@ -94,7 +94,7 @@ fn write_tree(target: &Path, plan: &Plan) -> Result<()> {
     let result = (|| -> Result<()> {
         fs::create_dir(&staging)
             .with_context(|| format!("cannot create a folder in `{}`", parent.display()))?;
-        crate::apply::apply(&staging, &plan.changes)?;
+        crate::apply::write_fresh(&staging, &plan.changes)?;
         if target.exists() {
             fs::remove_dir(target)
                 .with_context(|| format!("cannot replace `{}`", target.display()))?;
