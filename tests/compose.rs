@@ -67,6 +67,14 @@ fn init_then_add_equals_new_with_features() {
 }
 
 #[test]
+fn new_makes_missing_parent_folders() {
+    let ws = Workspace::new();
+    ws.run(&["new", "work/clients/shop"]).ok();
+    let toml = fs::read_to_string(ws.project("work/clients/shop/paxx.toml")).unwrap();
+    assert!(toml.contains("name = \"shop\""), "{toml}");
+}
+
+#[test]
 fn init_takes_the_folder_name_by_default() {
     let ws = Workspace::new();
     ws.run(&["new", "app"]).ok();

@@ -91,7 +91,15 @@ fn write_tree(target: &Path, plan: &Plan) -> Result<()> {
         leaf.to_string_lossy(),
         std::process::id()
     ));
+    // `new a/b` with no `a/` yet makes `a/`, as `mkdir -p` would; a failure takes it away.
+    let missing: Vec<PathBuf> = parent
+        .ancestors()
+        .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+        .map(Path::to_path_buf)
+        .collect();
     let result = (|| -> Result<()> {
+        fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create folder `{}`", parent.display()))?;
         fs::create_dir(&staging)
             .with_context(|| format!("cannot create a folder in `{}`", parent.display()))?;
         crate::apply::write_fresh(&staging, &plan.changes)?;
@@ -104,6 +112,9 @@ fn write_tree(target: &Path, plan: &Plan) -> Result<()> {
     })();
     if result.is_err() {
         let _ = fs::remove_dir_all(&staging);
+        for dir in &missing {
+            let _ = fs::remove_dir(dir);
+        }
     }
     result
 }

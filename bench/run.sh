@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Benchmarks: composition speed, the generated app's overhead, end-to-end tier time.
+# Each prints Markdown tables with ratios against a baseline measured in the same run.
+# A missed goal is printed (NOT MET), never an exit code: this exits non-zero only when
+# something actually fails (a build, a command, a server, a test suite).
+#
+# Usage: bash bench/run.sh [composition|app|e2e|all]... [--quick] [--log FILE]
+#   composition  paxx-compose new vs cookiecutter, copier and cp -a; add/status vs project size (~3 min)
+#   app          bare FastAPI vs the base template vs every module, under wrk (~15 min, --quick ~2 min)
+#   e2e          runs the README test command and prints its time per tier and per project
+#                (--log FILE: read a saved output of `bash tests/all.sh` instead of running it)
+#   all          the three (default)
+#   --quick      fewer rounds: a smoke run for CI (numbers are rougher)
+# Environment: BENCH_WORK (scratch folder, default /tmp/paxx-bench), BENCH_KEEP=1 (keep it),
+#   CARGO_TARGET_DIR (where the release build goes), UV_CACHE_DIR.
+set -euo pipefail
+start_dir=$PWD
+self="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
+cd "$(dirname "$self")/.."
+repo=$(pwd)
+
+modes=()
+quick=0
+log=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    composition|app|e2e) modes+=("$1") ;;
+    all) modes+=(composition app e2e) ;;
+    --quick) quick=1 ;;
+    --log) [ $# -ge 2 ] || { echo "--log needs a file" >&2; exit 2; }; log="$2"; [[ "$log" = /* ]] || log="$start_dir/$log"; shift ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$self"; exit 0 ;;
+    *) echo "unknown argument: $1 (use composition, app, e2e, all, --quick, --log FILE)" >&2; exit 2 ;;
+  esac
+  shift
+done
+[ ${#modes[@]} -gt 0 ] || modes=(composition app e2e)
+wants() { [[ " ${modes[*]} " == *" $1 "* ]]; }
+
+work=${BENCH_WORK:-/tmp/paxx-bench}
+mkdir -p "$work"
+say() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
+
+# --- what the benchmarks need ------------------------------------------------------
+need_apt=()   # required
+want_apt=()   # optional: eatmydata only adds a diagnostic row
+if wants composition; then command -v eatmydata >/dev/null || want_apt+=(eatmydata); fi
+if wants app; then
+  command -v wrk >/dev/null || need_apt+=(wrk)
+  command -v initdb >/dev/null || ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || need_apt+=(postgresql)
+  command -v redis-server >/dev/null || need_apt+=(redis-server)
+fi
+if [ $(( ${#need_apt[@]} + ${#want_apt[@]} )) -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing from Debian: ${need_apt[*]} ${want_apt[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" "${want_apt[@]}" >/dev/null
+  elif [ ${#need_apt[@]} -gt 0 ]; then
+    echo "missing: ${need_apt[*]} (e.g. sudo apt-get install ${need_apt[*]})" >&2
+    exit 1
+  fi
+fi
+if ! command -v uv >/dev/null; then
+  say "installing uv with pip"
+  python3 -m pip install --quiet uv || python3 -m pip install --quiet --user uv
+  export PATH="$HOME/.local/bin:$PATH"
+fi
+tools="$work/tools"
+if wants composition || wants app; then
+  if [ ! -x "$tools/bin/copier" ] || [ ! -x "$tools/bin/cookiecutter" ] || [ ! -x "$tools/bin/py-spy" ]; then
+    say "installing copier, cookiecutter and py-spy into $tools"
+    uv venv --quiet --allow-existing --python python3 "$tools"
+    VIRTUAL_ENV="$tools" uv pip install --quiet "copier>=9,<10" "cookiecutter>=2.6,<3" "py-spy>=0.3"
+  fi
+  command -v cargo >/dev/null || { echo "cargo is required (rustup)" >&2; exit 1; }
+  say "building paxx-compose (release)"
+  cargo build --release --locked --quiet
+  bin="${CARGO_TARGET_DIR:-$repo/target}/release/paxx-compose"
+fi
+
+status=0
+cd "$repo/bench"
+if wants composition; then
+  say "composition"
+  rounds=15; [ $quick = 1 ] && rounds=3
+  python3 composition.py --bin "$bin" --tools "$tools/bin" --work "$work/composition" --rounds $rounds || status=1
+fi
+if wants app; then
+  say "generated app overhead"
+  if [ $quick = 1 ]; then
+    args=(--rounds 1 --seconds 2 --profile never)
+  else
+    args=(--rounds 5 --seconds 5 --profile always)
+  fi
+  python3 overhead.py --bin "$bin" --work "$work/app" --py-spy "$tools/bin/py-spy" "${args[@]}" || status=1
+fi
+if wants e2e; then
+  say "end-to-end tier time"
+  if [ -n "$log" ]; then
+    python3 e2e.py --repo "$repo" --work "$work" --log "$log" || status=1
+  else
+    python3 e2e.py --repo "$repo" --work "$work" || status=1
+  fi
+fi
+# Scratch folders go unless asked to keep them, or something failed (to look at them).
+if [ -z "${BENCH_KEEP:-}" ] && [ $status = 0 ]; then rm -rf "$work/composition" "$work/app"; fi
+exit $status
