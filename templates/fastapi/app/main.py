@@ -15,6 +15,7 @@ from app.core.errors import install_error_handlers
 from app.core.features import Feature, collect_health_checks
 from app.core.logging import configure_logging
 from app.core.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
+from app.core.openapi import install_openapi
 from app.core.security import SecurityHeadersMiddleware
 from app.features import FEATURES
 
@@ -46,6 +47,7 @@ def create_app(
     app.state.features = features
 
     install_error_handlers(app)
+    install_openapi(app)
     health.add_routes(app)
     app.include_router(api_router)
     for feature in features:

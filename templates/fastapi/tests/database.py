@@ -28,11 +28,18 @@ async def _execute_autocommit(url: URL, statement: str) -> None:
         await engine.dispose()
 
 
-async def create_database(server: URL) -> URL:
-    """Create a database with a unique name on `server`; return its URL."""
+def unique_url(server: URL) -> URL:
+    """The URL of a database on `server` with a name no other test run uses."""
     name = f"{server.database or 'app'}_test_{uuid.uuid4().hex[:12]}"
-    await _execute_autocommit(server, f'CREATE DATABASE "{name}"')
     return server.set(database=name)
+
+
+async def create_database(server: URL, url: URL | None = None) -> URL:
+    """Create the database of `url` (default: a unique one) on `server`; return its
+    URL."""
+    url = url or unique_url(server)
+    await _execute_autocommit(server, f'CREATE DATABASE "{url.database}"')
+    return url
 
 
 async def drop_database(server: URL, url: URL) -> None:

@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from app.core.logging import get_request_id
 
@@ -123,23 +124,59 @@ def error_response(
     return JSONResponse(body, status_code=status_code, headers=headers)
 
 
+# The methods a 405's `Allow` may name.
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route accepts on the request's path. (The router's own 405
+    names only the methods of the first route whose path matched.)"""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in routes
+        )
+    ]
+
+
 async def http_exception_handler(
     request: Request, exc: StarletteHTTPException
 ) -> Response:
     if exc.status_code in {204, 304}:  # no body allowed
         return Response(status_code=exc.status_code, headers=exc.headers)
+    headers = exc.headers
+    if exc.status_code == 405 and (methods := allowed_methods(request)):
+        headers = {**(headers or {}), "Allow": ", ".join(methods)}
     if isinstance(exc.detail, str):
         message, details = exc.detail, None
     else:
         message, details = _phrase(exc.status_code), exc.detail
-    return error_response(
-        exc.status_code, message, details=details, headers=exc.headers
-    )
+    return error_response(exc.status_code, message, details=details, headers=headers)
+
+
+def _body_not_json(request: Request, exc: RequestValidationError) -> bool:
+    """Whether a body was sent with another media type than the JSON the route reads
+    (FastAPI then validates the raw bytes, and finds them no object)."""
+    if not isinstance(exc.body, bytes) or not exc.body:
+        return False
+    if not any(tuple(error["loc"][:1]) == ("body",) for error in exc.errors()):
+        return False
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    kind, _, subtype = media.partition("/")
+    is_json = subtype == "json" or subtype.endswith("+json")
+    return not (kind == "application" and is_json)
 
 
 async def validation_exception_handler(
     request: Request, exc: RequestValidationError
 ) -> JSONResponse:
+    if _body_not_json(request, exc):
+        return error_response(
+            415, "Send the body as JSON, with `Content-Type: application/json`."
+        )
     # `input` and `ctx` are left out: the input may be a password, ctx may not be JSON.
     details = [
         {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}

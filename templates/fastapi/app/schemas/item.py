@@ -4,17 +4,19 @@ from decimal import Decimal
 from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
-from app.schemas.common import SafeStr
+from app.schemas.common import NOT_BLANK_PATTERN, DecimalString, SafeStr, storable
 
-Name = Annotated[SafeStr, Field(min_length=1, max_length=200)]
-Description = Annotated[SafeStr, Field(max_length=2000)]
-CENT = Decimal("0.01")
-Price = Annotated[
-    Decimal,
-    Field(ge=0, max_digits=12, decimal_places=2),
-    AfterValidator(lambda price: price.quantize(CENT)),  # 12.5 -> 12.50
+# Leading and trailing whitespace is stripped (model_config), so a name needs more.
+Name = Annotated[
+    str,
+    Field(min_length=1, max_length=200, pattern=NOT_BLANK_PATTERN),
+    AfterValidator(storable),
 ]
+Description = Annotated[SafeStr, Field(max_length=2000)]
+# "19.90": up to 10 digits before the point and 2 after; fits NUMERIC(12, 2).
+Price = Annotated[Decimal, DecimalString(digits=10, places=2)]
 
 # Sort by a whitelisted field; a leading `-` sorts descending.
 ItemSort = Literal["name", "-name", "price", "-price", "created_at", "-created_at"]
@@ -36,9 +38,10 @@ class ItemUpdate(BaseModel):
 
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
-    name: Name | None = None
+    # Each may be left out, but only the description may be set to null.
+    name: Name | SkipJsonSchema[None] = None
     description: Description | None = None
-    price: Price | None = None
+    price: Price | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
     def _required_fields_not_null(self) -> Self:
@@ -71,13 +74,4 @@ class ItemListParams(BaseModel):
     sort: ItemSort = "-created_at"
     offset: Annotated[int, Field(ge=0, le=MAX_OFFSET)] = 0
     limit: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = 20
-
-    @model_validator(mode="after")
-    def _price_range(self) -> Self:
-        if (
-            self.min_price is not None
-            and self.max_price is not None
-            and self.min_price > self.max_price
-        ):
-            raise ValueError("min_price must not be greater than max_price")
-        return self
+    # A min_price above max_price is no error (no schema could say so): nothing matches.

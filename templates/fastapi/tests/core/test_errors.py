@@ -1,4 +1,5 @@
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from datetime import date
 
@@ -77,6 +78,24 @@ async def test_wrong_method_is_a_json_405(client: AsyncClient) -> None:
     assert response.status_code == 405
     assert assert_error_shape(response.json())["code"] == "method_not_allowed"
     assert response.headers["allow"] == "GET"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        # Two routes share each path: `Allow` names the methods of both.
+        ("OPTIONS", "/api/v1/items", "GET, POST"),
+        ("PUT", "/api/v1/items", "GET, POST"),
+        ("POST", f"/api/v1/items/{uuid.uuid4()}", "GET, PATCH, DELETE"),
+        ("DELETE", "/openapi.json", "GET, HEAD"),
+    ],
+)
+async def test_405_allows_every_method_of_the_path(
+    client: AsyncClient, method: str, path: str, allow: str
+) -> None:
+    response = await client.request(method, path)
+    assert response.status_code == 405
+    assert response.headers["allow"] == allow
 
 
 async def test_validation_errors_list_each_problem(client: AsyncClient) -> None:

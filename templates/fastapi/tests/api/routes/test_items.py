@@ -33,7 +33,7 @@ async def catalog(client: AsyncClient) -> list[dict[str, Any]]:
 
 
 async def test_create_and_read(client: AsyncClient) -> None:
-    item = await create(client, name="  Gadget ", description="Shiny", price=12.5)
+    item = await create(client, name="  Gadget ", description="Shiny", price="12.5")
     assert item["name"] == "Gadget"
     assert item["description"] == "Shiny"
     assert item["price"] == "12.50"
@@ -104,6 +104,12 @@ async def test_missing_item_is_404(client: AsyncClient, method: str) -> None:
         {"name": "Widget", "price": "Infinity"},
         {"name": "Widget", "price": "1e20"},
         {"name": "Widget", "price": "cheap"},
+        {"name": "Widget", "price": ""},
+        {"name": "Widget", "price": " 1.00"},
+        {"name": "Widget", "price": "12345678901"},  # 11 digits before the point
+        {"name": "Widget", "price": "+1"},
+        {"name": "Widget", "price": 12.5},  # a JSON number may have lost a cent
+        {"name": "\u3000\x85", "price": "1.00"},  # only whitespace
         {"name": ["Widget"], "price": "1.00"},
         {"name": "Widget", "price": "1.00", "owner": "me"},  # unknown field
         [],
@@ -129,6 +135,37 @@ async def test_malformed_json_is_422(client: AsyncClient, content: bytes) -> Non
         URL, content=content, headers={"content-type": "application/json"}
     )
     assert response.status_code == 422, response.text
+
+
+async def test_body_that_is_not_utf8_is_400(client: AsyncClient) -> None:
+    response = await client.post(
+        URL,
+        content=b'{"name": "\xc3\x28"}',
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "bad_request"
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/xml", None])
+async def test_body_in_another_media_type_is_415(
+    client: AsyncClient, content_type: str | None
+) -> None:
+    headers = {"content-type": content_type} if content_type else {}
+    response = await client.post(
+        URL, content=b'{"name": "Widget", "price": "1.00"}', headers=headers
+    )
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == "unsupported_media_type"
+
+
+async def test_json_media_types_with_parameters_are_json(client: AsyncClient) -> None:
+    response = await client.post(
+        URL,
+        content=b'{"name": "Widget", "price": "1.00"}',
+        headers={"content-type": "application/json; charset=utf-8"},
+    )
+    assert response.status_code == 201
 
 
 @pytest.mark.parametrize("item_id", ["not-a-uuid", "1", "9" * 50, "%00"])
@@ -220,11 +257,21 @@ async def test_filters_combine(
     assert names(response.json()) == ["Apple"]
 
 
+async def test_price_range_upside_down_matches_nothing(
+    client: AsyncClient, catalog: list[dict[str, Any]]
+) -> None:
+    # No OpenAPI schema can say min_price <= max_price: not an error, no match.
+    response = await client.get(URL, params={"min_price": "5", "max_price": "1"})
+    assert response.status_code == 200
+    assert response.json()["total"] == 0
+
+
 @pytest.mark.parametrize(
     "params",
     [
-        {"min_price": "5", "max_price": "1"},
         {"min_price": "-1"},
+        {"min_price": ""},
+        {"max_price": "1.5e3"},
         {"max_price": "lots"},
         {"name": "x" * 201},
         {"name": "nul\u0000"},

@@ -1,0 +1,96 @@
+"""The OpenAPI document is a contract (see `app/core/openapi.py`), checked two ways:
+
+- it is a valid OpenAPI 3.1 document;
+- requests generated from it for every operation of the application, every enabled
+  feature's included, get only the statuses it documents, with bodies that match its
+  schemas; requests it calls valid are accepted, those it calls invalid refused, and
+  a method a path lacks gets a 405 whose `Allow` names exactly the path's methods.
+
+The second is property-based (schemathesis, on Hypothesis): each operation gets
+`CONTRACT_EXAMPLES` generated requests, valid and invalid, plus the edge cases of its
+schemas; then sequences of calls linked by their data (create, then read, update and
+delete what was created). A failure prints the request that caused it, as `curl`.
+The application runs on a database of its own, so that the rows these requests commit
+never meet the other tests.
+"""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from openapi_spec_validator import OpenAPIV31SpecValidator, validate
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from app.core.config import Settings
+from app.main import create_app
+from tests import database
+
+# Generated requests per operation: enough to find a lie in the document, few enough
+# to keep the suite quick. Raise it for a deeper search.
+CONTRACT_EXAMPLES = 30
+# Statuses that refuse a valid request for what it asks (a name already taken, a media
+# type the settings do not accept), not for how it is written (400, 422): a request
+# the schemas call valid may get one of these, or a success.
+DOMAIN_REFUSALS = ["401", "403", "404", "409", "413", "415", "429"]
+
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "seed": 20261129,
+        "generation": {"mode": "all", "max-examples": CONTRACT_EXAMPLES},
+        "checks": {
+            "positive_data_acceptance": {
+                "expected-statuses": ["2XX", "3XX", *DOMAIN_REFUSALS]
+            },
+        },
+    }
+)
+SERVER_URL = database.server_url()
+DATABASE_URL = database.unique_url(SERVER_URL)
+app = create_app(
+    Settings(
+        ENVIRONMENT="test",
+        DATABASE_URL=DATABASE_URL.render_as_string(hide_password=False),
+        TRUSTED_HOSTS=["*"],
+        CORS_ORIGINS=[],
+    )
+)
+schema = schemathesis.openapi.from_dict(app.openapi(), config=CONFIG)
+schema.app = app  # requests go to the application in this process
+CONTRACT_SETTINGS = settings(deadline=None, suppress_health_check=list(HealthCheck))
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def contract_database() -> AsyncIterator[None]:
+    """The application's database, created and migrated for these tests alone."""
+    await database.create_database(SERVER_URL, DATABASE_URL)
+    try:
+        engine = create_async_engine(DATABASE_URL)
+        try:
+            await database.upgrade(engine)
+        finally:
+            await engine.dispose()
+        yield
+    finally:
+        await database.drop_database(SERVER_URL, DATABASE_URL)
+
+
+def test_the_document_is_valid_openapi_3_1() -> None:
+    document = app.openapi()
+    assert document["openapi"].startswith("3.1.")
+    validate(document, cls=OpenAPIV31SpecValidator)
+
+
+@schema.parametrize()
+@CONTRACT_SETTINGS
+def test_every_operation_keeps_to_the_document(case: schemathesis.Case[Any]) -> None:
+    case.call_and_validate()
+
+
+def test_linked_calls_keep_to_the_document() -> None:
+    schema.as_state_machine().run(
+        settings=settings(
+            CONTRACT_SETTINGS, max_examples=CONTRACT_EXAMPLES, stateful_step_count=6
+        )
+    )
