@@ -5,8 +5,10 @@ For each project set (the bare template, every module alone, all compatible modu
 together) this generates a project with `paxx-compose new` in a temporary folder, gives
 every service a free port, runs `paxx-compose up --detach`, installs the project with uv
 (one shared cache), runs the project's pytest, `ruff check`, `ruff format --check` and
-mypy with the services' settings exported, then `paxx-compose down`. It prints a timing
-table and exits non-zero if any step of any project failed.
+mypy with the services' settings exported, then `paxx-compose down`. The bare and the
+all-modules projects also generate their typed API clients and use them against the
+running application (clients.py). It prints a timing table and exits non-zero if any
+step of any project failed.
 
 Usage: run.py --bin PATH [--only NAME ...] [--python PY ...] [--keep]
 """
@@ -25,6 +27,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from clients import check_clients
+
 STEP_TIMEOUT = 900
 
 
@@ -35,6 +39,7 @@ class Outcome:
     features: list[str]
     steps: list[tuple[str, float, bool]] = field(default_factory=list)
     error: str = ""
+    skipped: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -107,7 +112,13 @@ def python_label(python: str) -> str:
 
 
 def check_project(
-    binary: str, work: Path, name: str, features: list[str], python: str, base_env: dict[str, str]
+    binary: str,
+    work: Path,
+    name: str,
+    features: list[str],
+    python: str,
+    base_env: dict[str, str],
+    with_clients: bool = False,
 ) -> Outcome:
     outcome = Outcome(name, python, features)
     project = work / f"{name}-{python_label(python)}"
@@ -152,6 +163,8 @@ def check_project(
         step("ruff check", ["uv", "run", "--no-sync", "ruff", "check", "."])
         step("ruff format", ["uv", "run", "--no-sync", "ruff", "format", "--check", "."])
         step("mypy", ["uv", "run", "--no-sync", "mypy", "app", "tests"])
+        if with_clients:
+            outcome.skipped = check_clients(project, work, env, log, step)
     finally:
         step("down", [binary, "down"])
     return outcome
@@ -187,10 +200,14 @@ def main() -> int:
     total_start = time.monotonic()
     for name, features, python in runs:
         print(f"==> {name} ({python}){': ' + ', '.join(features) if features else ''}", flush=True)
-        outcome = check_project(binary, work, name, features, python, env)
+        # The typed clients for the bare and the all-modules projects, once each.
+        with_clients = python == pythons[0] and name in {"bare", "all"}
+        outcome = check_project(binary, work, name, features, python, env, with_clients)
         outcomes.append(outcome)
         for label, seconds, ok in outcome.steps:
-            print(f"    {'ok  ' if ok else 'FAIL'} {label:<12} {seconds:7.1f} s", flush=True)
+            print(f"    {'ok  ' if ok else 'FAIL'} {label:<16} {seconds:7.1f} s", flush=True)
+        if outcome.skipped:
+            print(f"    SKIP {outcome.skipped}", flush=True)
         if not outcome.ok:
             log = work / f"{name}-{python_label(python)}.log"
             print(f"    failed: {outcome.error or 'see log'}; last lines of {log}:")
@@ -203,6 +220,9 @@ def main() -> int:
     for o in outcomes:
         print(f"  {o.name:<16} {python_label(o.python):<10} {o.seconds:7.1f}  {'ok' if o.ok else 'FAILED'}")
     print(f"  whole tier: {time.monotonic() - total_start:.1f} s")
+    for o in outcomes:
+        if o.skipped:
+            print(f"  skipped in {o.name}: {o.skipped}")
     if args.keep:
         print(f"projects kept in {work}")
     else:

@@ -15,7 +15,7 @@ from app.core.errors import install_error_handlers
 from app.core.features import Feature, collect_health_checks
 from app.core.logging import configure_logging
 from app.core.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
-from app.core.openapi import install_openapi
+from app.core.openapi import install_openapi, operation_id
 from app.core.security import SecurityHeadersMiddleware
 from app.features import FEATURES
 
@@ -40,7 +40,11 @@ def create_app(
                     await stack.enter_async_context(feature.lifespan(app))
             yield
 
-    app = FastAPI(title=settings.PROJECT_NAME, lifespan=lifespan)
+    app = FastAPI(
+        title=settings.PROJECT_NAME,
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+    )
     app.state.settings = settings
     app.state.database = database
     app.state.health_checks = health_checks

@@ -49,6 +49,19 @@ def storable(value: str) -> str:
 SafeStr = Annotated[str, Field(pattern=NO_NUL_PATTERN), AfterValidator(storable)]
 
 
+def json_number(value: Any) -> Any:
+    """Refuse what pydantic's lax mode would take for a number and JSON Schema does
+    not: `true`, `"3"`. For the numbers of a JSON body (a query parameter is text):
+
+        count: Annotated[int, Field(ge=0), BeforeValidator(json_number)]
+
+    (last, so that the constraints before it are published as they are).
+    """
+    if isinstance(value, bool | str):
+        raise ValueError("must be a JSON number")
+    return value
+
+
 @dataclass(frozen=True)
 class DecimalString:
     """A non-negative decimal sent as a JSON string, `"19.90"`: at most `digits`

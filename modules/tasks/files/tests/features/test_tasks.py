@@ -92,7 +92,7 @@ async def wait_for_result(
 ) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
-        response = await client.get(f"/api/v1/tasks/{job_id}")
+        response = await client.get(f"/api/v1/tasks/jobs/{job_id}")
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         if body["status"] == "complete":
@@ -113,7 +113,7 @@ async def test_the_worker_runs_the_example_job(tasks_client: AsyncClient) -> Non
     assert response.status_code == 202
     job_id = response.json()["job_id"]
     assert response.json() == {"job_id": job_id, "status": "queued"}
-    assert response.headers["location"] == f"/api/v1/tasks/{job_id}"
+    assert response.headers["location"] == f"/api/v1/tasks/jobs/{job_id}"
 
     body = await wait_for_result(tasks_client, job_id)
     assert body["success"] is True
@@ -160,7 +160,7 @@ async def test_a_job_nobody_takes_stays_queued(make_client: ClientFactory) -> No
         async with make_client([feature]) as client:
             response = await client.post("/api/v1/tasks/example", json={"text": "x"})
             job_id = response.json()["job_id"]
-            body = (await client.get(f"/api/v1/tasks/{job_id}")).json()
+            body = (await client.get(f"/api/v1/tasks/jobs/{job_id}")).json()
         assert body["status"] == "queued"
         assert body["function"] == "count_words"
         assert body["success"] is None
@@ -170,14 +170,24 @@ async def test_a_job_nobody_takes_stays_queued(make_client: ClientFactory) -> No
 
 
 async def test_an_unknown_job_is_404(tasks_client: AsyncClient) -> None:
-    response = await tasks_client.get(f"/api/v1/tasks/{uuid.uuid4().hex}")
+    response = await tasks_client.get(f"/api/v1/tasks/jobs/{uuid.uuid4().hex}")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
 
 
-async def test_the_example_checks_its_input(tasks_client: AsyncClient) -> None:
+async def test_no_job_id_shadows_the_example_path(tasks_client: AsyncClient) -> None:
+    response = await tasks_client.get("/api/v1/tasks/example")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+
+
+# Each breaks the published schema: `true` and "1" are no JSON Schema integers.
+@pytest.mark.parametrize("fail_times", [-1, 21, 1.5, True, "1"])
+async def test_the_example_checks_its_input(
+    tasks_client: AsyncClient, fail_times: object
+) -> None:
     response = await tasks_client.post(
-        "/api/v1/tasks/example", json={"text": "x", "fail_times": -1}
+        "/api/v1/tasks/example", json={"text": "x", "fail_times": fail_times}
     )
     assert response.status_code == 422
 

@@ -23,6 +23,8 @@ MAX_KEY_LENGTH = 1024
 CHUNK_SIZE = 64 * 1024
 
 _SEGMENT = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
+# The same rules as a pattern, for the OpenAPI document (`validate_key` checks them).
+KEY_PATTERN = rf"^{_SEGMENT.pattern}(/{_SEGMENT.pattern})*$"
 
 
 class InvalidKeyError(AppError):

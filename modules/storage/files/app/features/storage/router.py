@@ -22,14 +22,22 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 from app.core.config import API_V1_PREFIX
 from app.core.errors import NotFoundError
-from app.features.storage.base import Download, ObjectInfo, PresignedUrl, validate_key
+from app.core.openapi import error_responses
+from app.features.storage.base import (
+    KEY_PATTERN,
+    MAX_KEY_LENGTH,
+    Download,
+    ObjectInfo,
+    PresignedUrl,
+    validate_key,
+)
 from app.features.storage.local import LocalBackend
 from app.features.storage.service import Storage, media_type
 
@@ -43,6 +51,9 @@ _BINARY_BODY: dict[str, Any] = {
     }
 }
 _EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,10}$")
+# A key breaking these rules gets a 400 `invalid_key` from `validate_key`.
+_KEY_SCHEMA: dict[str, Any] = {"pattern": KEY_PATTERN, "maxLength": MAX_KEY_LENGTH}
+Key = Annotated[str, Path(json_schema_extra=_KEY_SCHEMA)]
 
 
 def get_storage(request: Request) -> Storage:
@@ -66,14 +77,17 @@ class StoredObject(BaseModel):
 
 class PresignUploadRequest(BaseModel):
     # The key to upload to; empty: a new one is made (like `POST /files`).
-    key: str | None = None
+    key: Annotated[
+        str | None,
+        Field(json_schema_extra=_KEY_SCHEMA | {"pattern": f"^$|{KEY_PATTERN}"}),
+    ] = None
     content_type: str
     # The file's name, for the extension of a new key.
     filename: str | None = None
 
 
 class PresignDownloadRequest(BaseModel):
-    key: str
+    key: Annotated[str, Field(json_schema_extra=_KEY_SCHEMA)]
 
 
 class PresignedUrlRead(BaseModel):
@@ -149,7 +163,7 @@ async def upload_new_file(
 @router.put(
     "/files/{key:path}", status_code=status.HTTP_201_CREATED, openapi_extra=_BINARY_BODY
 )
-async def upload_file(key: str, request: Request, storage: StorageDep) -> StoredObject:
+async def upload_file(key: Key, request: Request, storage: StorageDep) -> StoredObject:
     """Store the request body under `key`, replacing what was there."""
     return await _upload(request, storage, key)
 
@@ -170,14 +184,22 @@ def _download_response(download: Download) -> StreamingResponse:
     )
 
 
-@router.get("/files/{key:path}", response_class=StreamingResponse)
-async def download_file(key: str, storage: StorageDep) -> StreamingResponse:
+@router.get(
+    "/files/{key:path}",
+    response_class=StreamingResponse,
+    responses=error_responses(status.HTTP_400_BAD_REQUEST),
+)
+async def download_file(key: Key, storage: StorageDep) -> StreamingResponse:
     """The object's bytes, with its media type, as an attachment."""
     return _download_response(await storage.open(validate_key(key)))
 
 
-@router.delete("/files/{key:path}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_file(key: str, storage: StorageDep) -> None:
+@router.delete(
+    "/files/{key:path}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(status.HTTP_400_BAD_REQUEST),
+)
+async def delete_file(key: Key, storage: StorageDep) -> None:
     if not await storage.delete(validate_key(key)):
         raise NotFoundError(f"No object {key!r}.", code="object_not_found")
 
@@ -194,7 +216,9 @@ async def presign_upload(
     return _absolute(request, key, presigned)
 
 
-@router.post("/presigned/download")
+@router.post(
+    "/presigned/download", responses=error_responses(status.HTTP_404_NOT_FOUND)
+)
 async def presign_download(
     payload: PresignDownloadRequest, request: Request, storage: StorageDep
 ) -> PresignedUrlRead:

@@ -3,7 +3,7 @@
 - `jobs.py`: the task functions (the example `count_words`, the scheduled
   `record_heartbeat`) and `retry_later` for retries with backoff;
 - `queue.py`: `TaskQueue` and the `TaskQueueDep` dependency, to enqueue from a route;
-- `routes.py`: POST /api/v1/tasks/example, GET /api/v1/tasks/{job_id};
+- `routes.py`: POST /api/v1/tasks/example, GET /api/v1/tasks/jobs/{job_id};
 - `config.py`: the `TASKS_*` settings.
 """
 

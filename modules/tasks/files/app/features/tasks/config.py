@@ -22,7 +22,7 @@ class TasksSettings(FeatureSettings):
     TASKS_RETRY_MAX_DELAY: Annotated[float, Field(gt=0)] = 300.0
     # Seconds a job may run before the worker cancels it.
     TASKS_JOB_TIMEOUT: Annotated[float, Field(gt=0)] = 300.0
-    # Seconds a finished job's result stays available (GET /api/v1/tasks/{job_id}).
+    # Seconds a finished job's result stays available (GET /api/v1/tasks/jobs/{job_id}).
     TASKS_KEEP_RESULT: Annotated[int, Field(ge=1)] = 3600
     # Jobs one worker process runs at the same time.
     TASKS_MAX_JOBS: Annotated[int, Field(ge=1)] = 10

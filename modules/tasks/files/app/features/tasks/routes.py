@@ -5,12 +5,13 @@ from typing import Annotated, Any, Literal
 
 from arq.jobs import JobStatus
 from fastapi import APIRouter, Path, Response, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 from pydantic_core import to_jsonable_python
 
 from app.core.config import API_V1_PREFIX
 from app.core.errors import NotFoundError
 from app.features.tasks.queue import TaskQueueDep
+from app.schemas.common import json_number
 
 router = APIRouter(prefix=f"{API_V1_PREFIX}/tasks", tags=["tasks"])
 
@@ -20,7 +21,7 @@ JobId = Annotated[str, Path(min_length=1, max_length=200)]
 class ExampleJobCreate(BaseModel):
     text: Annotated[str, Field(max_length=10_000)]
     # Tries that fail on purpose before the job succeeds, to see retries at work.
-    fail_times: Annotated[int, Field(ge=0, le=20)] = 0
+    fail_times: Annotated[int, Field(ge=0, le=20), BeforeValidator(json_number)] = 0
 
 
 class JobAccepted(BaseModel):
@@ -48,14 +49,15 @@ async def enqueue_example(
 ) -> JobAccepted:
     """Queue the example job (`count_words`); poll its `Location` for the result."""
     job = await queue.enqueue("count_words", body.text, fail_times=body.fail_times)
-    response.headers["Location"] = f"{router.prefix}/{job.job_id}"
+    response.headers["Location"] = f"{router.prefix}/jobs/{job.job_id}"
     return JobAccepted(job_id=job.job_id)
 
 
 _NOT_FOUND = {"description": "No such job, or its result has expired"}
 
 
-@router.get("/{job_id}", responses={status.HTTP_404_NOT_FOUND: _NOT_FOUND})
+# Under `jobs/`, so that no job id is taken for another route's path (`example`).
+@router.get("/jobs/{job_id}", responses={status.HTTP_404_NOT_FOUND: _NOT_FOUND})
 async def read_job(job_id: JobId, queue: TaskQueueDep) -> JobRead:
     """A job's status; once complete, its result or error (kept for
     `TASKS_KEEP_RESULT` seconds)."""
