@@ -2,8 +2,9 @@
 
 In a project whose services are up and whose own checks passed:
 
-1. `scripts/clients.py` writes clients/ from the application's OpenAPI document;
-   `--check` then passes, and fails once a generated file is changed (the CI step);
+1. `scripts/clients.py` passes mypy (strict, the project's settings) and writes
+   clients/ from the application's OpenAPI document; `--check` then passes, and fails
+   once a generated file is changed (the CI step);
 2. the application runs under uvicorn; the Python client, installed in an environment
    of its own, creates items, lists them with filters, reads one and gets a 404 back
    as a typed `ErrorResponse`; the same program passes `mypy --strict`;
@@ -176,6 +177,7 @@ def check_clients(
     if node is None or node < MIN_NODE:
         skipped = f"TypeScript client: needs Node.js {'.'.join(map(str, MIN_NODE))}+ with npx"
         kinds.remove("typescript")
+    step("scripts mypy", ["uv", "run", "--no-sync", "mypy", "scripts"])
     if not step("clients", clients + kinds):
         return skipped
     if not step("clients --check", clients + ["--check"]):
