@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
-from starlette.routing import Match
+from starlette.routing import Match, Mount
 
 from app.core.logging import get_request_id
 
@@ -130,8 +130,9 @@ _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
 
 def allowed_methods(request: Request) -> list[str]:
     """Every method some route accepts on the request's path. (The router's own 405
-    names only the methods of the first route whose path matched.)"""
-    routes = request.app.router.routes
+    names only the methods of the first route whose path matched.) A mounted
+    application matches whatever the method: it answers for itself."""
+    routes = [r for r in request.app.router.routes if not isinstance(r, Mount)]
     return [
         method
         for method in _METHODS
