@@ -75,6 +75,8 @@ def python_client(document: Path, out: Path) -> None:
             {
                 "project_name_override": package.replace("_", "-"),
                 "package_name_override": package,
+                # A body of any media type (a file upload) goes as bytes, a `File`.
+                "content_type_overrides": {"*/*": "application/octet-stream"},
             }
         )
     )
