@@ -157,6 +157,19 @@ fn removing_a_feature_takes_out_what_it_pulled_in() {
     );
     ws.run_in(&dir, &["rm", "jobs"]).ok();
     assert_eq!(differences(&bare, &tree(&dir)), Vec::<String>::new());
+    // Together with the one that requires it, in either order; and added so too.
+    let mut added = Vec::new();
+    for both in [["cache", "jobs"], ["jobs", "cache"]] {
+        ws.run_in(&dir, &["add", "jobs"]).ok();
+        ws.run_in(&dir, &["remove", "feature", both[0], both[1]])
+            .ok();
+        assert_eq!(differences(&bare, &tree(&dir)), Vec::<String>::new());
+        ws.run_in(&dir, &["add", "feature", both[0], both[1]]).ok();
+        added.push(tree(&dir));
+        ws.run_in(&dir, &["rm", both[1], both[0]]).ok();
+        assert_eq!(differences(&bare, &tree(&dir)), Vec::<String>::new());
+    }
+    assert_eq!(differences(&added[0], &added[1]), Vec::<String>::new());
 }
 
 #[test]
