@@ -15,10 +15,12 @@ use crate::hash::content_hash;
 use crate::render;
 use crate::resolve;
 
+mod drift;
 mod edits;
 mod files;
 mod generate;
 mod request;
+pub use drift::{drift, Drift};
 pub use generate::{generate_tree, Answers, Tree};
 
 /// Read access to the project as it is now.

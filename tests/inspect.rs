@@ -2,6 +2,9 @@
 
 mod common;
 
+use std::fs;
+
+use common::upgrade::{edit, old_project, paxx, NEW, OLD};
 use common::*;
 
 #[test]
@@ -104,4 +107,111 @@ fn help_is_there_for_every_command() {
     }
     let version = ws.run(&["--version"]);
     assert!(version.ok().stdout.starts_with("paxx-compose "));
+}
+
+fn status_json(run: &Run) -> serde_json::Value {
+    serde_json::from_str(&run.ok().stdout).unwrap()
+}
+
+#[test]
+fn status_reports_template_files_against_the_projects_own_version() {
+    let ws = Workspace::embedded_only();
+    // Named `shop`, at paxx 0.9.0; 0.10.0 changed app/main.py and dropped app/legacy.py.
+    let dir = old_project(&ws);
+    let run = paxx(&ws, &dir, NEW, &["status"]);
+    assert!(
+        run.ok()
+            .stdout
+            .contains("generated files: as paxx wrote them"),
+        "{}",
+        run.stdout
+    );
+    edit(&dir, "app/settings.py", "DEBUG = False", "DEBUG = True");
+    fs::remove_file(dir.join("app/legacy.py")).unwrap();
+    edit(
+        &dir,
+        "pyproject.toml",
+        "line-length = 88",
+        "line-length = 120",
+    );
+    edit(&dir, ".env.example", "LOG_LEVEL=INFO", "LOG_LEVEL=DEBUG");
+    let run = paxx(&ws, &dir, NEW, &["status"]);
+    for line in [
+        "modified: .env.example",
+        "modified: app/settings.py",
+        "modified: pyproject.toml",
+        "deleted:  app/legacy.py",
+    ] {
+        assert!(run.ok().stdout.contains(line), "{line}:\n{}", run.stdout);
+    }
+    let json = status_json(&paxx(&ws, &dir, NEW, &["status", "--json"]));
+    assert_eq!(
+        json["modified"],
+        serde_json::json!([".env.example", "app/settings.py", "pyproject.toml"])
+    );
+    assert_eq!(json["missing"], serde_json::json!(["app/legacy.py"]));
+}
+
+#[test]
+fn status_is_clean_on_a_project_grown_feature_by_feature() {
+    let ws = Workspace::embedded_only();
+    ws.run(&["new", "app", "--name", "shop"]).ok();
+    let dir = ws.project("app");
+    // Not in the order `new` would add them: settings blocks and dependencies sit
+    // differently from a project generated with all three at once.
+    for feature in ["tasks", "storage", "email", "metrics"] {
+        ws.run_in(&dir, &["add", feature]).ok();
+    }
+    ws.run_in(&dir, &["remove", "storage"]).ok();
+    let json = status_json(&ws.run_in(&dir, &["status", "--json"]));
+    assert_eq!(json["modified"], serde_json::json!([]), "{json}");
+    assert_eq!(json["missing"], serde_json::json!([]), "{json}");
+    // The user's own dependency, and a feature's setting changed: both the user's.
+    edit(
+        &dir,
+        "pyproject.toml",
+        "dependencies = [\n",
+        "dependencies = [\n    \"httpx>=0.27\",\n",
+    );
+    edit(
+        &dir,
+        ".env.example",
+        "TASKS_MAX_TRIES=5",
+        "TASKS_MAX_TRIES=9",
+    );
+    let json = status_json(&ws.run_in(&dir, &["status", "--json"]));
+    assert_eq!(
+        json["modified"],
+        serde_json::json!([".env.example", "pyproject.toml"])
+    );
+}
+
+#[test]
+fn status_says_what_to_do_when_versions_differ() {
+    let ws = Workspace::embedded_only();
+    let args = ["new", "shop", "--template", "mini"];
+    paxx(&ws, ws.path(), NEW, &args).ok();
+    // A project newer than this paxx-compose: upgrading cannot help, a newer one can.
+    let run = paxx(&ws, &ws.project("shop"), OLD, &["status"]);
+    insta::assert_snapshot!(run.ok().stdout);
+    let upgrade = paxx(&ws, &ws.project("shop"), OLD, &["upgrade"]);
+    assert!(
+        upgrade
+            .failed()
+            .stderr
+            .contains("paxx-compose 0.10.0 or newer"),
+        "{}",
+        upgrade.stderr
+    );
+    // An older one: upgrade.
+    let args = ["new", "old", "--template", "mini"];
+    paxx(&ws, ws.path(), OLD, &args).ok();
+    let run = paxx(&ws, &ws.project("old"), NEW, &["status"]);
+    assert!(
+        run.ok().stdout.contains(
+            "upgrade:  this paxx-compose carries paxx 0.10.0: run `paxx-compose upgrade`"
+        ),
+        "{}",
+        run.stdout
+    );
 }

@@ -14,6 +14,7 @@ fn every_kind_of_edit_gets_its_outcome() {
     let ws = Workspace::embedded_only();
     let dir = old_project(&ws);
     edit_every_kind(&dir);
+    commit(&dir, "my edits");
     let run = paxx(&ws, &dir, NEW, &["upgrade"]);
     assert_eq!(
         run.code, 1,
@@ -76,12 +77,21 @@ fn every_kind_of_edit_gets_its_outcome() {
     // The registry is regenerated.
     assert!(read(&dir, "app/features.py").starts_with("\"\"\"The enabled features."));
     // Settings: template's new key, the migration's rename (also in .env), the module's
-    // new key, the user's own block; nothing lost, nothing in conflict.
+    // new key, the user's value where upstream changed the default (kept, and said), the
+    // user's own block; nothing lost, nothing in conflict.
     assert_eq!(
         read(&dir, ".env.example"),
         "# Settings\nSECRET_KEY=change-me\nLOG_LEVEL=INFO\nLOG_JSON=false\n\n\
          # alpha (paxx-compose feature)\nALPHA_DSN=alpha://127.0.0.1/0\nALPHA_TIMEOUT=5\n\n\
-         # beta (paxx-compose feature)\nBETA_URL=beta://127.0.0.1\n\n# mine\nMY_SETTING=1\n"
+         # beta (paxx-compose feature)\nBETA_URL=beta://mine\n\n# mine\nMY_SETTING=1\n"
+    );
+    assert!(
+        run.stderr.contains(
+            "note: .env.example: you changed `BETA_URL` to `beta://mine`; paxx's default is \
+             now `beta://127.0.0.1:7000` (was `beta://127.0.0.1`): yours is kept"
+        ),
+        "{}",
+        run.stderr
     );
     assert_eq!(
         read(&dir, ".env"),
@@ -105,6 +115,7 @@ fn a_dependency_bump_is_replanned_in_place_without_conflict() {
         "    \"beta-lib\",\n",
         "    \"beta-lib\",\n    \"httpx>=0.27\",\n",
     );
+    commit(&dir, "httpx");
     let run = paxx(&ws, &dir, NEW, &["upgrade"]);
     run.ok();
     assert!(
@@ -152,6 +163,7 @@ fn a_migration_moves_the_users_file_and_its_edit() {
     let ws = Workspace::embedded_only();
     let dir = old_project(&ws);
     edit(&dir, "app/alpha_client.py", "retries = 1", "retries = 3");
+    commit(&dir, "retries");
     let run = paxx(&ws, &dir, NEW, &["upgrade"]);
     run.ok();
     assert!(
@@ -203,6 +215,7 @@ fn a_file_exactly_as_paxx_recorded_it_is_unchanged_by_the_user() {
             .replace("{{ project.name }}", "shop"),
     );
     edit(&dir, "paxx.toml", &original, &hash(&drifted));
+    commit(&dir, "drifted");
     let run = paxx(&ws, &dir, NEW, &["upgrade"]);
     assert!(
         run.ok().stderr.contains("updated: app/alpha.py"),
@@ -221,6 +234,7 @@ fn a_file_of_the_users_where_paxx_now_adds_one_is_a_conflict() {
     let ws = Workspace::embedded_only();
     let dir = old_project(&ws);
     fs::write(dir.join("app/health.py"), "def mine():\n    pass\n").unwrap();
+    commit(&dir, "health");
     let run = paxx(&ws, &dir, NEW, &["upgrade"]);
     assert_eq!(run.code, 1);
     assert!(

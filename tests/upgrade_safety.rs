@@ -1,11 +1,10 @@
-//! `upgrade`'s safety and state: dry-run, idempotence, the git check, an injected
-//! failure, conflicts in `status`, versions, the catalog history.
+//! `upgrade`'s safety and state: dry-run, idempotence, the git rules and the undo, an
+//! injected failure, conflicts in `status` (and `add`/`remove` waiting for them), versions,
+//! the catalog history.
 
 mod common;
 
 use std::fs;
-use std::path::Path;
-use std::process::Command;
 
 use common::upgrade::*;
 use common::*;
@@ -28,11 +27,25 @@ fn dry_run_prints_the_diff_and_writes_nothing() {
         run.stdout
     );
     assert!(run.stdout.contains("+<<<<<<< yours\n"), "{}", run.stdout);
-    assert!(run
-        .stderr
-        .contains("would upgrade `shop` from paxx 0.9.0 to 0.10.0"));
-    assert!(run.stderr.contains("nothing was written"), "{}", run.stderr);
+    insta::assert_snapshot!(run.stderr);
     assert_eq!(differences(&before, &tree(&dir)), Vec::<String>::new());
+    // The count is of the files listed as changing, paxx.toml among them; kept files are
+    // listed but not counted; each counted file has its diff.
+    let listed: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("  ") && !l.contains("kept"))
+        .collect();
+    assert!(listed.contains(&"  updated: paxx.toml"), "{}", run.stderr);
+    let diffs = run.stdout.lines().filter(|l| l.starts_with("+++ ")).count();
+    assert_eq!(diffs, listed.len(), "one line for each diff: {listed:?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "dry run: {diffs} file(s) would change, 3 kept as they are; nothing was written"
+        )),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -45,6 +58,7 @@ fn upgrading_twice_changes_nothing_the_second_time() {
         "NAME = \"alpha\"",
         "NAME = \"my-alpha\"",
     );
+    commit(&dir, "mine");
     paxx(&ws, &dir, NEW, &["upgrade"]).ok();
     let once = tree(&dir);
     let again = paxx(&ws, &dir, NEW, &["upgrade"]);
@@ -58,6 +72,7 @@ fn a_failure_midway_leaves_the_tree_as_it_was() {
     let ws = Workspace::embedded_only();
     let dir = old_project(&ws);
     edit_every_kind(&dir);
+    commit(&dir, "mine");
     let (before, before_folders) = (tree(&dir), folders(&dir));
     for after in [0, 1, 5, 12] {
         let mut cmd = ws.command(&dir, &["upgrade"]);
@@ -79,31 +94,10 @@ fn a_failure_midway_leaves_the_tree_as_it_was() {
     assert!(dir.join("app/alpha_api.py").is_file());
 }
 
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[test]
 fn uncommitted_changes_are_refused_unless_forced() {
-    if which::which("git").is_err() {
-        eprintln!("git is not installed: skipped");
-        return;
-    }
     let ws = Workspace::embedded_only();
     let dir = old_project(&ws);
-    git(&dir, &["init", "-q"]);
-    git(&dir, &["add", "-A"]);
-    git(&dir, &["commit", "-qm", "generated"]);
     edit(&dir, "app/settings.py", "DEBUG = False", "DEBUG = True");
     fs::write(dir.join("scratch.txt"), "x\n").unwrap();
     let before = tree(&dir);
@@ -113,7 +107,15 @@ fn uncommitted_changes_are_refused_unless_forced() {
     assert_eq!(differences(&before, &tree(&dir)), Vec::<String>::new());
     // A dry run writes nothing, so it needs no clean tree.
     paxx(&ws, &dir, NEW, &["upgrade", "--dry-run"]).ok();
-    paxx(&ws, &dir, NEW, &["upgrade", "--force"]).ok();
+    let forced = paxx(&ws, &dir, NEW, &["upgrade", "--force"]);
+    assert!(
+        forced.ok().stderr.contains(
+            "note: the project had uncommitted changes (--force): git cannot tell the \
+             upgrade's changes from yours"
+        ),
+        "{}",
+        forced.stderr
+    );
     assert_eq!(
         read(&dir, "app/settings.py"),
         "DEBUG = True\nNAME = \"app\"\n"
@@ -121,17 +123,67 @@ fn uncommitted_changes_are_refused_unless_forced() {
 }
 
 #[test]
-fn a_clean_git_tree_upgrades_without_force() {
-    if which::which("git").is_err() {
-        eprintln!("git is not installed: skipped");
-        return;
-    }
+fn outside_a_git_work_tree_upgrade_needs_force() {
+    let ws = Workspace::embedded_only();
+    let args = ["new", "shop", "--template", "mini", "--feature", "alpha"];
+    paxx(&ws, ws.path(), OLD, &args).ok();
+    let dir = ws.project("shop");
+    edit(
+        &dir,
+        "app/routes.py",
+        "PREFIX = \"/api\"",
+        "PREFIX = \"/shop\"",
+    );
+    let before = tree(&dir);
+    let run = paxx(&ws, &dir, NEW, &["upgrade"]);
+    run.failed();
+    insta::assert_snapshot!(run.stderr);
+    assert_eq!(differences(&before, &tree(&dir)), Vec::<String>::new());
+    assert_eq!(paxx(&ws, &dir, NEW, &["upgrade", "--dry-run"]).code, 1);
+    assert_eq!(differences(&before, &tree(&dir)), Vec::<String>::new());
+    let forced = paxx(&ws, &dir, NEW, &["upgrade", "--force"]);
+    assert_eq!(forced.code, 1, "the conflict: {}", forced.stderr);
+    assert!(
+        forced.stderr.contains(
+            "warning: `[TMP]/shop` is not in a git work tree (--force): nothing can show \
+             or take back this upgrade's changes"
+        ),
+        "{}",
+        forced.stderr
+    );
+    assert!(read(&dir, "app/routes.py").contains("<<<<<<< yours"));
+}
+
+#[test]
+fn the_undo_it_prints_restores_everything_but_what_it_names() {
     let ws = Workspace::embedded_only();
     let dir = old_project(&ws);
-    git(&dir, &["init", "-q"]);
-    git(&dir, &["add", "-A"]);
-    git(&dir, &["commit", "-qm", "generated"]);
-    paxx(&ws, &dir, NEW, &["upgrade"]).ok();
+    // .env is the user's own settings, ignored by git (the template's .gitignore).
+    fs::write(dir.join(".env"), "ALPHA_URL=alpha://prod/0\n").unwrap();
+    let before = tree(&dir);
+    let run = paxx(&ws, &dir, NEW, &["upgrade"]);
+    run.ok();
+    assert!(
+        run.stderr.contains(
+            "to undo it: `git checkout -- . && git clean -fd` (your work tree was clean)"
+        ),
+        "{}",
+        run.stderr
+    );
+    let named: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("not undone by git: "))
+        .collect();
+    assert_eq!(
+        named,
+        vec!["`.env` (git ignores it): settings renamed (migration)"],
+        "{}",
+        run.stderr
+    );
+    git(&dir, &["checkout", "--", "."]);
+    git(&dir, &["clean", "-fd"]);
+    assert_eq!(differences(&before, &tree(&dir)), vec![".env".to_string()]);
 }
 
 #[test]
@@ -144,6 +196,7 @@ fn status_shows_conflicts_until_their_markers_are_gone() {
         "PREFIX = \"/api\"",
         "PREFIX = \"/shop\"",
     );
+    commit(&dir, "mine");
     assert_eq!(paxx(&ws, &dir, NEW, &["upgrade"]).code, 1);
     let status = paxx(&ws, &dir, NEW, &["status"]);
     assert!(
@@ -164,6 +217,18 @@ fn status_shows_conflicts_until_their_markers_are_gone() {
         "{}",
         again.stderr
     );
+    // `add` and `remove` wait for the markers to go, as `upgrade` does.
+    let before = tree(&dir);
+    for args in [
+        &["add", "beta"][..],
+        &["remove", "alpha"],
+        &["add", "beta", "--dry-run"],
+    ] {
+        let run = paxx(&ws, &dir, NEW, args);
+        run.failed();
+        insta::assert_snapshot!("add_and_remove_wait_for_the_markers", run.stderr);
+    }
+    assert_eq!(differences(&before, &tree(&dir)), Vec::<String>::new());
 
     fs::write(
         dir.join("app/routes.py"),
@@ -173,7 +238,13 @@ fn status_shows_conflicts_until_their_markers_are_gone() {
     let json = paxx(&ws, &dir, NEW, &["status", "--json"]);
     let json: serde_json::Value = serde_json::from_str(&json.ok().stdout).unwrap();
     assert_eq!(json["conflicts"], serde_json::json!([]));
-    // The next upgrade tidies the record away.
+    // The next upgrade tidies the record away, under the same rule as any upgrade: not
+    // while the resolution is uncommitted (that is said), then once it is committed.
+    let toml = read(&dir, "paxx.toml");
+    let waits = paxx(&ws, &dir, NEW, &["upgrade"]);
+    insta::assert_snapshot!(waits.ok().stderr);
+    assert_eq!(read(&dir, "paxx.toml"), toml);
+    commit(&dir, "resolved");
     let tidy = paxx(&ws, &dir, NEW, &["upgrade"]);
     assert!(
         tidy.ok().stderr.contains("resolved: app/routes.py"),
@@ -269,9 +340,11 @@ fn a_snapshot_in_the_history_works_like_the_catalog_folder() {
     // The same edits upgraded with folders and with the snapshot give the same tree.
     let dir = old_project(&ws);
     edit_every_kind(&dir);
+    commit(&dir, "mine");
     fs::rename(&dir, ws.project("copy")).unwrap();
     old_project(&ws);
     edit_every_kind(&dir);
+    commit(&dir, "mine");
     let mut cmd = ws.command(&dir, &["upgrade"]);
     cmd.env("PAXX_CATALOG", fixtures().join(NEW))
         .env("PAXX_CATALOG_HISTORY", &history);

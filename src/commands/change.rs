@@ -17,6 +17,8 @@ pub fn run(cwd: &Path, args: ChangeArgs, add: bool) -> Result<ExitCode> {
     let current = super::load_catalog()?;
     let files = super::disk(&root);
     let project = Project::load(&files)?;
+    let (open, _) = crate::upgrade::open_conflicts(&project.state.conflicts, &files)?;
+    crate::upgrade::refuse_open(&open)?;
     let catalog = super::catalog_for(current, &project)?;
     let request = if add {
         Request::Add(names.clone())

@@ -88,23 +88,47 @@ pub fn catalog_at(version: &str) -> Result<Option<Catalog>> {
         .with_context(|| format!("cannot load the paxx {version} catalog from the history"))
 }
 
+/// Where a project's paxx version stands against this paxx-compose's catalog.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Standing {
+    Current,
+    /// Older (or not comparable): its catalog may be in the history.
+    Older,
+    /// Newer: only a newer paxx-compose can work with it.
+    Newer,
+}
+
+pub fn standing(recorded: &str, current: &str) -> Standing {
+    use std::cmp::Ordering;
+    if recorded == current {
+        return Standing::Current;
+    }
+    match crate::catalog::source::compare_versions(recorded, current) {
+        Some(Ordering::Greater) => Standing::Newer,
+        _ => Standing::Older,
+    }
+}
+
+/// What to do with a project newer than this paxx-compose: not `upgrade`, which only goes
+/// forward, but a newer paxx-compose.
+pub fn newer_project(recorded: &str, current: &str) -> String {
+    format!(
+        "this project is at paxx {recorded}, newer than this paxx-compose ({current}): use \
+         paxx-compose {recorded} or newer (in the project, `nix develop` puts the one its \
+         flake.lock pins on PATH; or install a newer paxx-compose)"
+    )
+}
+
 /// The catalog `add` and `remove` work with: the one of the project's own version, so that
 /// its files all come from one catalog and `upgrade` later has a true base to merge from.
 /// That is the current catalog, or for a project not yet upgraded, its version's from the
 /// history (said, with the way forward).
 pub fn catalog_for(current: Catalog, project: &crate::plan::Project) -> Result<Catalog> {
     let recorded = &project.state.paxx_version;
-    if *recorded == current.version {
-        return Ok(current);
-    }
-    let newer = crate::catalog::source::compare_versions(recorded, &current.version)
-        == Some(std::cmp::Ordering::Greater);
-    if newer {
-        anyhow::bail!(
-            "this project was made with paxx {recorded}, newer than this paxx-compose's \
-             catalog ({}): update paxx-compose (`nix flake update paxx`, or a newer binary)",
-            current.version
-        );
+    match standing(recorded, &current.version) {
+        Standing::Current => return Ok(current),
+        Standing::Newer => anyhow::bail!("{}", newer_project(recorded, &current.version)),
+        Standing::Older => {}
     }
     match catalog_at(recorded)? {
         Some(own) => {

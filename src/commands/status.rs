@@ -8,11 +8,10 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
+use super::Standing;
 use crate::catalog::Catalog;
 use crate::cli::StatusArgs;
-use crate::hash::content_hash;
-use crate::plan::{Project, ProjectFiles};
-use crate::render;
+use crate::plan::{self, Drift, Project, ProjectFiles};
 use crate::resolve::{enabled_features, resolve, ResolvedService};
 use crate::services::{self, stop::Runtime};
 
@@ -25,7 +24,8 @@ struct Status {
     features: Vec<String>,
     /// The features asked for (`paxx.toml` `[project].features`).
     explicit: Vec<String>,
-    /// Generated files whose content differs from what paxx wrote.
+    /// Generated files (the template's and the features') whose content differs from
+    /// what paxx wrote; empty when this paxx-compose does not know the project's version.
     modified: Vec<String>,
     /// Generated files the user deleted.
     missing: Vec<String>,
@@ -51,15 +51,16 @@ pub fn run(cwd: &Path, args: StatusArgs) -> Result<ExitCode> {
     let catalog = super::load_catalog()?;
     let files = super::disk(&root);
     let project = Project::load(&files)?;
-    // Drift is measured against what paxx generated, which for a project not yet upgraded
-    // is the catalog of its own version.
-    // (A history that does not load only costs the comparison: status still answers.)
-    let own = if project.state.paxx_version != catalog.version {
-        super::catalog_at(&project.state.paxx_version).unwrap_or(None)
-    } else {
-        None
-    };
-    let mut status = gather(&catalog, own.as_ref(), &project, &files, &root)?;
+    let recorded = project.state.paxx_version.clone();
+    let standing = super::standing(&recorded, &catalog.version);
+    // Drift is measured against what paxx generated: the catalog of the project's own
+    // version. `None` when this paxx-compose does not know that version.
+    let drift = with_own_catalog(&catalog, &recorded, |own| plan::drift(own, &project))?;
+    let mut status =
+        gather(&catalog, &project, drift.as_ref(), &root).with_context(|| match standing {
+            Standing::Newer => super::newer_project(&recorded, &catalog.version),
+            _ => format!("cannot read the state of this paxx {recorded} project"),
+        })?;
     let canonical = root
         .canonicalize()
         .with_context(|| format!("cannot resolve `{}`", root.display()))?;
@@ -76,6 +77,29 @@ pub fn run(cwd: &Path, args: StatusArgs) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&status)?);
         return Ok(ExitCode::SUCCESS);
     }
+    print_project(&status);
+    print_version(&recorded, &catalog.version, standing, drift.is_some());
+    for path in &status.conflicts {
+        println!("conflict: {path} (resolve the <<<<<<< ======= >>>>>>> markers)");
+    }
+    if drift.is_none() {
+        println!(
+            "generated files: not compared (this paxx-compose has no catalog of paxx {recorded})"
+        );
+    } else if status.modified.is_empty() && status.missing.is_empty() {
+        println!("generated files: as paxx wrote them");
+    }
+    for path in &status.modified {
+        println!("modified: {path}");
+    }
+    for path in &status.missing {
+        println!("deleted:  {path}");
+    }
+    print_services(&status.services);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_project(status: &Status) {
     println!(
         "project:  {} (template {}, paxx {})",
         status.name, status.template, status.paxx_version
@@ -99,26 +123,21 @@ pub fn run(cwd: &Path, args: StatusArgs) -> Result<ExitCode> {
             features.join(", ")
         }
     );
-    if catalog.version != status.paxx_version {
-        println!(
-            "upgrade:  this paxx-compose carries paxx {}: run `paxx-compose upgrade`",
-            catalog.version
-        );
+}
+
+/// Only an older project is upgraded; a newer one needs a newer paxx-compose.
+fn print_version(recorded: &str, current: &str, standing: Standing, known: bool) {
+    match standing {
+        Standing::Current => {}
+        Standing::Older if known => println!(
+            "upgrade:  this paxx-compose carries paxx {current}: run `paxx-compose upgrade`"
+        ),
+        Standing::Older => println!(
+            "upgrade:  this paxx-compose carries paxx {current} but no catalog of paxx \
+             {recorded}, so it cannot upgrade this project (`paxx-compose upgrade` says what can)"
+        ),
+        Standing::Newer => println!("version:  {}", super::newer_project(recorded, current)),
     }
-    for path in &status.conflicts {
-        println!("conflict: {path} (resolve the <<<<<<< ======= >>>>>>> markers)");
-    }
-    if status.modified.is_empty() && status.missing.is_empty() {
-        println!("generated files: as paxx wrote them");
-    }
-    for path in &status.modified {
-        println!("modified: {path}");
-    }
-    for path in &status.missing {
-        println!("deleted:  {path}");
-    }
-    print_services(&status.services);
-    Ok(ExitCode::SUCCESS)
 }
 
 fn print_services(list: &[ServiceStatus]) {
@@ -140,15 +159,13 @@ fn print_services(list: &[ServiceStatus]) {
 
 fn gather(
     catalog: &Catalog,
-    own: Option<&Catalog>,
     project: &Project,
-    files: &dyn ProjectFiles,
+    drift: Option<&Drift>,
     root: &Path,
 ) -> Result<Status> {
     let state = &project.state;
     let (enabled, _) = enabled_features(catalog, &state.template, &state.features)?;
-    let (modified, missing) = drift(own.unwrap_or(catalog), project, files)?;
-    let (conflicts, _) = crate::upgrade::open_conflicts(&state.conflicts, files)?;
+    let (conflicts, _) = crate::upgrade::open_conflicts(&state.conflicts, project.files)?;
     let root = root
         .canonicalize()
         .with_context(|| format!("cannot resolve `{}`", root.display()))?;
@@ -159,14 +176,17 @@ fn gather(
         &state.ports,
         &root.to_string_lossy(),
     )?;
+    let drift = drift.map_or((Vec::new(), Vec::new()), |d| {
+        (d.modified.clone(), d.missing.clone())
+    });
     Ok(Status {
         name: state.name.clone(),
         template: state.template.clone(),
         paxx_version: state.paxx_version.clone(),
         features: enabled,
         explicit: state.features.clone(),
-        modified,
-        missing,
+        modified: drift.0,
+        missing: drift.1,
         conflicts,
         packages: resolved.packages,
         services: resolved
@@ -181,29 +201,36 @@ fn gather(
     })
 }
 
-/// Generated files the user changed, and those they deleted (`doctor` says the same).
-pub fn drift(
-    catalog: &Catalog,
-    project: &Project,
-    files: &dyn ProjectFiles,
-) -> Result<(Vec<String>, Vec<String>)> {
-    let state = &project.state;
-    let template = catalog.template(&state.template)?;
-    let (enabled, _) = enabled_features(catalog, &state.template, &state.features)?;
-    let expected = render::generated_files(catalog, template, &state.name, &enabled)?;
-    let (mut modified, mut missing) = (Vec::new(), Vec::new());
-    for path in expected.keys() {
-        let baseline = state
-            .generated
-            .get(path)
-            .cloned()
-            .or_else(|| template.files.get(path).map(|b| content_hash(b)));
-        let Some(baseline) = baseline else { continue };
-        match files.read(path)? {
-            Some(now) if content_hash(&now) != baseline => modified.push(path.clone()),
-            Some(_) => {}
-            None => missing.push(path.clone()),
-        }
+/// Runs `f` with the catalog of paxx `version`: the current one, or an older one from the
+/// history; `None` when this paxx-compose does not know it. (A history that does not load
+/// only costs what `f` computes: status still answers.)
+fn with_own_catalog<T>(
+    current: &Catalog,
+    version: &str,
+    f: impl FnOnce(&Catalog) -> Result<T>,
+) -> Result<Option<T>> {
+    match super::standing(version, &current.version) {
+        Standing::Current => f(current).map(Some),
+        Standing::Newer => Ok(None),
+        Standing::Older => match super::catalog_at(version).unwrap_or(None) {
+            Some(own) => f(&own).map(Some),
+            None => Ok(None),
+        },
     }
-    Ok((modified, missing))
+}
+
+/// Generated files the user changed, and those they deleted (`doctor` says the same):
+/// against the catalog of the project's own version, or `current` when this paxx-compose
+/// does not know it. (`project` reads the project's files itself.)
+pub fn drift(
+    current: &Catalog,
+    project: &Project,
+    _files: &dyn ProjectFiles,
+) -> Result<(Vec<String>, Vec<String>)> {
+    let version = &project.state.paxx_version;
+    let drift = match with_own_catalog(current, version, |own| plan::drift(own, project))? {
+        Some(drift) => drift,
+        None => plan::drift(current, project)?,
+    };
+    Ok((drift.modified, drift.missing))
 }

@@ -176,36 +176,9 @@ pub fn env_example(input: &EnvExample, labels: &Labels) -> Outcome {
         }
     }
     for (feature, entries) in input.new_blocks {
-        let Some(old_entries) = input.old_blocks.get(feature) else {
-            env.add_block(feature, entries);
-            continue;
-        };
-        if env.block_entries(feature).is_none() {
-            continue; // the user took the block out (or had every key already)
-        }
-        let old_value = |key: &str| {
-            old_entries
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.as_str())
-        };
-        for (key, value) in entries {
-            match old_value(key) {
-                Some(old) if old == value => {}
-                // Replaced only where it still reads paxx's old value.
-                Some(old) => {
-                    env.replace_in_block(feature, key, old, Some(value));
-                }
-                None if !env.has_key(key) => {
-                    env.insert_in_block(feature, key, value);
-                }
-                None => {}
-            }
-        }
-        for (key, old) in old_entries {
-            if !entries.iter().any(|(k, _)| k == key) {
-                env.replace_in_block(feature, key, old, None);
-            }
+        match input.old_blocks.get(feature) {
+            Some(old_entries) => replan_block(&mut env, feature, old_entries, entries, &mut notes),
+            None => env.add_block(feature, entries),
         }
     }
     for (feature, old_entries) in input.old_blocks {
@@ -244,6 +217,58 @@ pub fn env_example(input: &EnvExample, labels: &Labels) -> Outcome {
         merged,
         recorded: Default::default(),
         notes,
+    }
+}
+
+/// One feature's block, from what paxx wrote then (`old_entries`) to what it writes now:
+/// a value is replaced only where it still reads paxx's old one; a value the user changed
+/// is kept, and said.
+fn replan_block(
+    env: &mut EnvFile,
+    feature: &str,
+    old_entries: &[(String, String)],
+    entries: &[(String, String)],
+    notes: &mut Vec<String>,
+) {
+    let file = EnvFile::FILE;
+    if env.block_entries(feature).is_none() {
+        return; // the user took the block out (or had every key already)
+    }
+    let yours = |env: &EnvFile, key: &str| {
+        env.block_entries(feature)
+            .and_then(|now| now.into_iter().find(|(k, _)| k == key))
+            .map(|(_, v)| v)
+    };
+    for (key, value) in entries {
+        match old_entries.iter().find(|(k, _)| k == key) {
+            Some((_, old)) if old == value => {}
+            Some((_, old)) => {
+                if env.replace_in_block(feature, key, old, Some(value)) {
+                    continue;
+                }
+                if let Some(mine) = yours(env, key) {
+                    notes.push(format!(
+                        "{file}: you changed `{key}` to `{mine}`; paxx's default is now \
+                         `{value}` (was `{old}`): yours is kept"
+                    ));
+                }
+            }
+            None if !env.has_key(key) => {
+                env.insert_in_block(feature, key, value);
+            }
+            None => {}
+        }
+    }
+    for (key, old) in old_entries {
+        if entries.iter().any(|(k, _)| k == key) || env.replace_in_block(feature, key, old, None) {
+            continue;
+        }
+        if let Some(mine) = yours(env, key) {
+            notes.push(format!(
+                "{file}: `{key}` is no longer a setting of `{feature}`; you changed it to \
+                 `{mine}`, so it stays"
+            ));
+        }
     }
 }
 
@@ -308,7 +333,11 @@ mod tests {
         assert_eq!(out.recorded[0], vec!["new-lib>=1"]);
     }
 
-    fn upgrade_env(ours: &str, old: &[(&str, &str)], new: &[(&str, &str)]) -> String {
+    fn upgrade_env(
+        ours: &str,
+        old: &[(&str, &str)],
+        new: &[(&str, &str)],
+    ) -> (String, Vec<String>) {
         let block = |entries: &[(&str, &str)]| -> Blocks {
             let list = entries
                 .iter()
@@ -327,13 +356,13 @@ mod tests {
             },
             &LABELS,
         );
-        out.merged.text().to_string()
+        (out.merged.text().to_string(), out.notes)
     }
 
     #[test]
     fn a_value_the_user_changed_is_kept_and_paxxs_new_ones_arrive() {
         let ours = "A=1\n\n# redis (paxx-compose feature)\nURL=mine\nTTL=300\n";
-        let got = upgrade_env(
+        let (got, notes) = upgrade_env(
             ours,
             &[("URL", "paxx"), ("TTL", "300")],
             &[("URL", "paxx2"), ("TTL", "600"), ("POOL", "5")],
@@ -342,12 +371,19 @@ mod tests {
             got,
             "A=1\n\n# redis (paxx-compose feature)\nURL=mine\nTTL=600\nPOOL=5\n"
         );
+        assert_eq!(
+            notes,
+            vec![
+                ".env.example: you changed `URL` to `mine`; paxx's default is now `paxx2` \
+                  (was `paxx`): yours is kept"
+            ]
+        );
     }
 
     #[test]
     fn a_setting_gone_upstream_goes_unless_the_user_changed_it() {
         let ours = "A=1\n\n# redis (paxx-compose feature)\nURL=x\nOLD=mine\nGONE=1\n";
-        let got = upgrade_env(
+        let (got, notes) = upgrade_env(
             ours,
             &[("URL", "x"), ("OLD", "paxx"), ("GONE", "1")],
             &[("URL", "x")],
@@ -355,6 +391,13 @@ mod tests {
         assert_eq!(
             got,
             "A=1\n\n# redis (paxx-compose feature)\nURL=x\nOLD=mine\n"
+        );
+        assert_eq!(
+            notes,
+            vec![
+                ".env.example: `OLD` is no longer a setting of `redis`; you changed it to \
+                  `mine`, so it stays"
+            ]
         );
     }
 }

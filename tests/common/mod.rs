@@ -131,7 +131,7 @@ impl Workspace {
     }
 }
 
-/// Every file under `root` (relative path → bytes), skipping `.paxx/`.
+/// Every file under `root` (relative path → bytes), skipping `.paxx/` and `.git/`.
 pub fn tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
     fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
         for entry in std::fs::read_dir(dir).unwrap() {
@@ -142,7 +142,7 @@ pub fn tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
                 .unwrap()
                 .to_string_lossy()
                 .replace('\\', "/");
-            if rel == ".paxx" {
+            if rel == ".paxx" || rel == ".git" {
                 continue;
             }
             if entry.file_type().unwrap().is_dir() {
@@ -157,12 +157,12 @@ pub fn tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
-/// Every folder under `root`, so tests also catch empty folders left behind.
+/// Every folder under `root` but `.git/`, so tests also catch empty folders left behind.
 pub fn folders(root: &Path) -> Vec<String> {
     fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
-            if path.is_dir() {
+            if path.is_dir() && path != root.join(".git") {
                 out.push(
                     path.strip_prefix(root)
                         .unwrap()

@@ -3,6 +3,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use super::*;
 
@@ -21,7 +22,8 @@ pub fn paxx(ws: &Workspace, cwd: &Path, version: &str, args: &[&str]) -> Run {
     ws.finish(cmd)
 }
 
-/// `shop`, generated with the old catalog and both fixture features.
+/// `shop`, generated with the old catalog and both fixture features, committed to git
+/// (`upgrade` writes only into a clean git work tree, or with --force).
 pub fn old_project(ws: &Workspace) -> PathBuf {
     let args = [
         "new",
@@ -32,7 +34,33 @@ pub fn old_project(ws: &Workspace) -> PathBuf {
         "alpha,beta",
     ];
     paxx(ws, ws.path(), OLD, &args).ok();
-    ws.project("shop")
+    let dir = ws.project("shop");
+    git(&dir, &["init", "-q"]);
+    commit(&dir, "generated");
+    dir
+}
+
+/// Runs git in `dir`; git is needed by these tests as by `upgrade` itself.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(["-c", "init.defaultBranch=main"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git is needed for the upgrade tests: install it");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Commits everything in `dir`, as a user does before upgrading.
+pub fn commit(dir: &Path, message: &str) {
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-qm", message]);
 }
 
 pub fn read(dir: &Path, path: &str) -> String {
@@ -75,6 +103,13 @@ pub fn edit_every_kind(dir: &Path) {
         "pyproject.toml",
         "    \"beta-lib\",\n",
         "    \"beta-lib\",\n    \"httpx>=0.27\",\n",
+    );
+    // .env.example: a feature's setting (its default changes upstream), and one of mine.
+    edit(
+        dir,
+        ".env.example",
+        "BETA_URL=beta://127.0.0.1",
+        "BETA_URL=beta://mine",
     );
     append(dir, ".env.example", "\n# mine\nMY_SETTING=1\n");
     fs::write(dir.join(".env"), "ALPHA_URL=alpha://prod/0\nSECRET_KEY=x\n").unwrap();
