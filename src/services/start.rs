@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use crate::manifest::StopSignal;
 use crate::resolve::ResolvedService;
 use crate::services::account::{self, Account};
 use crate::services::output::{self, say, Prefixes, SharedLog};
@@ -31,8 +30,6 @@ pub struct Started {
     pub pid: i32,
     pub child: Child,
     pumps: Vec<JoinHandle<()>>,
-    signal: StopSignal,
-    stop_timeout: u64,
     pub service: ResolvedService,
     /// Its place among the services `up` was asked for (its colour).
     pub index: usize,
@@ -131,8 +128,6 @@ impl Starter<'_> {
             pid,
             child,
             pumps,
-            signal: service.stop_signal,
-            stop_timeout: service.stop_timeout,
             service: service.clone(),
             index,
             restarts,
@@ -301,7 +296,8 @@ impl Starter<'_> {
             // A probe that started in time may finish late: a slow probe has not failed.
             if began.elapsed() > timeout {
                 bail!(
-                    "{} did not become ready within {} s (`ready-timeout`): {}\n{}",
+                    "{} did not become ready within {} s (`ready-timeout`; raise it in the \
+                     service's manifest if it needs longer): {}\n{}",
                     service.name,
                     service.ready_timeout,
                     outcome.explain(service),
@@ -319,8 +315,8 @@ pub fn stop_started(layout: &Layout, started: &mut Started) -> bool {
     let killed = if matches!(child.try_wait(), Ok(None)) {
         process::stop(
             started.pid,
-            started.signal,
-            Duration::from_secs(started.stop_timeout),
+            started.service.stop_signal,
+            Duration::from_secs(started.service.stop_timeout),
             &mut || !matches!(child.try_wait(), Ok(None)),
         )
     } else {

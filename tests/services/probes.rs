@@ -41,7 +41,7 @@ fn a_hung_probe_times_out_and_the_error_says_so() {
     );
     assert!(
         up.stderr
-            .contains("hungprobe did not become ready within 3 s (`ready-timeout`): its probe `sleep 600` timed out: stopped after 2."),
+            .contains("hungprobe did not become ready within 3 s (`ready-timeout`; raise it in the service's manifest if it needs longer): its probe `sleep 600` timed out: stopped after 2."),
         "{up:#?}"
     );
     assert!(up.stderr.contains("(`probe-timeout = 2`;"), "{up:#?}");
