@@ -5,4 +5,15 @@ fn main() {
     println!("cargo:rerun-if-changed=templates");
     println!("cargo:rerun-if-changed=modules");
     println!("cargo:rerun-if-changed=catalog-history");
+    // Tests that only root can run (switching to another account) are built ignored, with
+    // their reason, when another user builds them: cargo then reports them as ignored
+    // rather than as passed. (Tests are built and run by the same user.)
+    println!("cargo::rustc-check-cfg=cfg(paxx_test_as_root)");
+    let uid = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    if uid.is_ok_and(|uid| uid == "0") {
+        println!("cargo::rustc-cfg=paxx_test_as_root");
+    }
 }

@@ -38,7 +38,8 @@ pub enum Command {
     ///
     /// In the foreground (the default) their output is shown, each line behind the
     /// service's name, until Ctrl-C stops them all. Services already running are left
-    /// as they are; only the missing ones are started.
+    /// as they are; only the missing ones are started. A service that exits while `up`
+    /// runs is said at once and, as its manifest's `restart` says, started again.
     Up(UpArgs),
     /// Stop the services `up` started (all, or those named), last started first.
     Down(DownArgs),
@@ -143,10 +144,14 @@ pub struct UpArgs {
     /// Services to start (with the services they start after); all when none are named.
     #[arg(value_name = "SERVICE")]
     pub services: Vec<String>,
-    /// Return once every service is ready, leaving them running in the background
-    /// (output in `.paxx/logs/<service>.log`); stop them with `paxx-compose down`.
+    /// Return once every service is ready, leaving them running in the background with
+    /// a supervisor that restarts them (output in `.paxx/logs/<service>.log`, the
+    /// supervisor's in `.paxx/logs/up.log`); stop them with `paxx-compose down`.
     #[arg(long, short = 'd')]
     pub detach: bool,
+    /// The supervisor `--detach` leaves running in the background (internal).
+    #[arg(long, hide = true, conflicts_with = "detach")]
+    pub background: bool,
 }
 
 #[derive(Debug, Args)]
@@ -154,6 +159,10 @@ pub struct DownArgs {
     /// Services to stop; all when none are named.
     #[arg(value_name = "SERVICE")]
     pub services: Vec<String>,
+    /// Then remove their data too (`.paxx/state/<service>`, and what is kept outside the
+    /// project for a service that runs as another account): the next `up` starts afresh.
+    #[arg(long)]
+    pub clean: bool,
 }
 
 #[derive(Debug, Args)]

@@ -143,15 +143,40 @@ pub struct ServiceSpec {
     /// for every client to disconnect).
     #[serde(default)]
     pub stop_signal: StopSignal,
-    /// Seconds to wait for readiness before giving up (default 60).
+    /// Seconds to wait for readiness before giving up (default 120).
     #[serde(default)]
     pub ready_timeout: Option<u64>,
+    /// Seconds one run of the `ready` command may take before it is stopped and counts
+    /// as not ready yet (default 30): a probe that is slow has not failed.
+    #[serde(default)]
+    pub probe_timeout: Option<u64>,
     /// Seconds between the stop signal and SIGKILL (default 10).
     #[serde(default)]
     pub stop_timeout: Option<u64>,
     /// Tried in order when `command[0]` is not found.
     #[serde(default)]
     pub fallbacks: Vec<Fallback>,
+    /// What `up` does when the service exits without being asked to (default on-failure).
+    #[serde(default)]
+    pub restart: Restart,
+    /// Restarts in a row before `up` gives up on the service (default 5).
+    #[serde(default)]
+    pub restart_retries: Option<u32>,
+    /// Seconds before the first restart, doubled for each further one (default 1).
+    #[serde(default)]
+    pub restart_delay: Option<u64>,
+}
+
+/// The restart policy of a service that exits on its own.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Restart {
+    /// Left stopped; a foreground `up` then stops the others.
+    Never,
+    /// Restarted, after a growing delay, when it exits with an error or is killed by a
+    /// signal (an exit with status 0 is left alone).
+    #[default]
+    OnFailure,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]

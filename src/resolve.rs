@@ -8,7 +8,7 @@ use anyhow::{bail, Result};
 use serde::Serialize;
 
 use crate::catalog::{suggestion, Catalog};
-use crate::manifest::{Fallback, Readiness, ServiceSpec, StopSignal};
+use crate::manifest::{Fallback, Readiness, Restart, ServiceSpec, StopSignal};
 
 /// A feature enabled because another requires it: `(by, required)`.
 pub type PulledIn = (String, String);
@@ -93,9 +93,14 @@ pub struct ResolvedService {
     pub stop_signal: StopSignal,
     /// Seconds; the manifest's value or the default.
     pub ready_timeout: u64,
+    pub probe_timeout: u64,
     pub stop_timeout: u64,
     /// Placeholders filled; `up` picks one when `command[0]` is not found.
     pub fallbacks: Vec<Fallback>,
+    pub restart: Restart,
+    pub restart_retries: u32,
+    /// Seconds before the first restart.
+    pub restart_delay: u64,
 }
 
 impl ResolvedService {
@@ -122,7 +127,15 @@ impl ResolvedService {
 }
 
 /// Seconds `up` waits for a service to become ready when its manifest does not say.
-pub const DEFAULT_READY_TIMEOUT: u64 = 60;
+/// Generous: only a service that hangs waits this long (one that exits is seen at once).
+pub const DEFAULT_READY_TIMEOUT: u64 = 120;
+/// Seconds one readiness probe may run: `uv run … arq --check` takes 6–7 s on a loaded
+/// 2-core machine, so a few seconds would make a slow probe look like a failing one.
+pub const DEFAULT_PROBE_TIMEOUT: u64 = 30;
+/// Restarts in a row before `up` gives up on a service that keeps failing.
+pub const DEFAULT_RESTART_RETRIES: u32 = 5;
+/// Seconds before the first restart; doubled for each further one.
+pub const DEFAULT_RESTART_DELAY: u64 = 1;
 /// Seconds `down` waits after the stop signal before SIGKILL when the manifest does not say.
 pub const DEFAULT_STOP_TIMEOUT: u64 = 10;
 
@@ -141,6 +154,20 @@ pub fn resolve(
     enabled: &[String],
     ports: &BTreeMap<String, u16>,
     root: &str,
+) -> Result<Resolved> {
+    resolve_with_states(catalog, template, enabled, ports, root, &BTreeMap::new())
+}
+
+/// `resolve`, with the state folder (`{state}`) of the services in `states` somewhere
+/// else than `.paxx/state/<service>`: where `up` keeps the data of a service whose
+/// account cannot enter the project (src/services/outside.rs).
+pub fn resolve_with_states(
+    catalog: &Catalog,
+    template: &str,
+    enabled: &[String],
+    ports: &BTreeMap<String, u16>,
+    root: &str,
+    states: &BTreeMap<String, String>,
 ) -> Result<Resolved> {
     let template_manifest = &catalog.template(template)?.manifest;
     let mut sources = vec![(
@@ -184,8 +211,15 @@ pub fn resolve(
         .iter()
         .map(|s| (s.name.as_str(), ports.get(&s.name).copied().or(s.port)))
         .collect();
+    let state_of = |service: &str| {
+        states
+            .get(service)
+            .cloned()
+            .unwrap_or_else(|| state_dir(root, service))
+    };
     let fill = |text: &str, own: Option<&ServiceSpec>| -> Result<String> {
-        fill_placeholders(text, own.map(|s| s.name.as_str()), &port_of, root)
+        let own = own.map(|s| s.name.as_str());
+        fill_in(text, own, &port_of, root, own.map(state_of).as_deref())
     };
     let fill_all = |items: &[String], own: &ServiceSpec| -> Result<Vec<String>> {
         items.iter().map(|i| fill(i, Some(own))).collect()
@@ -254,10 +288,14 @@ pub fn resolve(
                 .iter()
                 .map(|(k, v)| Ok((k.clone(), fill(v, Some(s))?)))
                 .collect::<Result<_>>()?,
-            state: state_dir(root, &s.name),
+            state: state_of(&s.name),
             stop_signal: s.stop_signal,
             ready_timeout: s.ready_timeout.unwrap_or(DEFAULT_READY_TIMEOUT),
+            probe_timeout: s.probe_timeout.unwrap_or(DEFAULT_PROBE_TIMEOUT),
             stop_timeout: s.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT),
+            restart: s.restart,
+            restart_retries: s.restart_retries.unwrap_or(DEFAULT_RESTART_RETRIES),
+            restart_delay: s.restart_delay.unwrap_or(DEFAULT_RESTART_DELAY),
         });
     }
     let mut env = BTreeMap::new();
@@ -282,6 +320,18 @@ pub fn fill_placeholders(
     own: Option<&str>,
     ports: &BTreeMap<&str, Option<u16>>,
     root: &str,
+) -> Result<String> {
+    let state = own.map(|service| state_dir(root, service));
+    fill_in(text, own, ports, root, state.as_deref())
+}
+
+/// `fill_placeholders` with `{state}` given (None outside a service).
+fn fill_in(
+    text: &str,
+    own: Option<&str>,
+    ports: &BTreeMap<&str, Option<u16>>,
+    root: &str,
+    state: Option<&str>,
 ) -> Result<String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -308,8 +358,8 @@ pub fn fill_placeholders(
                     bail!("`{{port}}` in `{text}` is outside a service; use `{{port:<service>}}`")
                 }
             },
-            ("state", _) => match own {
-                Some(service) => state_dir(root, service),
+            ("state", _) => match state {
+                Some(state) => state.to_string(),
                 None => bail!("`{{state}}` in `{text}` is outside a service"),
             },
             ("project", _) => root.to_string(),

@@ -9,6 +9,10 @@ mod support;
 mod accounts;
 #[path = "services/postgres.rs"]
 mod postgres;
+#[path = "services/probes.rs"]
+mod probes;
+#[path = "services/restart.rs"]
+mod restart;
 
 use std::net::TcpListener;
 use std::process::Command;
@@ -252,7 +256,8 @@ fn ctrl_c_stops_a_foreground_up() {
         stderr.lock().unwrap().contains("all ready")
     });
     let pids = [p.pid("web").unwrap(), p.pid("api").unwrap()];
-    assert!(p.path(".paxx/up.pid").exists());
+    let supervisor_file = p.path(&format!(".paxx/up/{}.pid", up.id()));
+    assert!(supervisor_file.exists());
     let _ = Command::new("curl")
         .arg(format!("http://127.0.0.1:{web}/"))
         .output();
@@ -278,7 +283,7 @@ fn ctrl_c_stops_a_foreground_up() {
         "{text}"
     );
     assert!(pids.iter().all(|pid| !alive(*pid)), "{text}");
-    assert!(!p.path(".paxx/up.pid").exists());
+    assert!(!supervisor_file.exists());
     p.assert_nothing_running();
 }
 
@@ -334,4 +339,31 @@ fn unknown_services_are_named() {
             .contains("no service `webb` (did you mean `web`?)"),
         "{up:#?}"
     );
+}
+
+#[test]
+fn down_clean_removes_the_data_of_the_services_named() {
+    let (web, api) = (free_port(), free_port());
+    let p = Project::new(&["api"], &[("web", web), ("api", api)]);
+    p.run(&["up", "--detach", "api"]).ok();
+    std::fs::write(p.path(".paxx/state/web/data"), "kept until --clean").unwrap();
+    p.run(&["down"]).ok();
+    assert!(
+        p.path(".paxx/state/web/data").is_file(),
+        "`down` keeps data"
+    );
+    let clean = p.run(&["down", "--clean", "web"]);
+    clean.ok();
+    assert!(
+        clean
+            .stderr
+            .contains("web: removed its data (.paxx/state/web)"),
+        "{clean:#?}"
+    );
+    assert!(!p.path(".paxx/state/web").exists());
+    assert!(
+        p.path(".paxx/state/api").exists(),
+        "only the services named"
+    );
+    p.assert_nothing_running();
 }

@@ -10,5 +10,5 @@ use crate::services;
 
 pub fn run(cwd: &Path, args: DownArgs) -> Result<ExitCode> {
     let loaded = services::load(cwd)?;
-    services::stop::down(&loaded, &args.services)
+    services::stop::down(&loaded, &args.services, args.clean)
 }

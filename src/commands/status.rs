@@ -148,12 +148,11 @@ fn print_services(list: &[ServiceStatus]) {
     let width = list.iter().map(|s| s.service.name.len()).max().unwrap_or(0);
     for ServiceStatus { service, runtime } in list {
         let port = service.port.map_or(String::new(), |p| format!(":{p}"));
-        let state = match runtime.pid {
-            Some(pid) if runtime.healthy => format!("running (pid {pid}), healthy"),
-            Some(pid) => format!("running (pid {pid}), not ready"),
-            None => "stopped".to_string(),
-        };
+        let (state, details) = runtime.describe();
         println!("  {:<width$}  {port:<6}  {state}", service.name);
+        for line in details {
+            println!("  {:<width$}          {line}", "");
+        }
     }
 }
 

@@ -38,7 +38,11 @@ fn svc(name: &str, after: &[&str]) -> ServiceSpec {
         stop_signal: StopSignal::Term,
         fallbacks: vec![],
         ready_timeout: None,
+        probe_timeout: None,
         stop_timeout: None,
+        restart: Restart::default(),
+        restart_retries: None,
+        restart_delay: None,
     }
 }
 
@@ -56,4 +60,35 @@ fn orders_services_stably_by_after() {
         .unwrap_err()
         .to_string()
         .contains("cycle"));
+}
+
+#[test]
+fn a_state_folder_elsewhere_replaces_state_everywhere_for_that_service_only() {
+    let catalog = Catalog::load().unwrap();
+    let enabled = vec!["redis".to_string()];
+    let states = BTreeMap::from([("postgres".to_string(), "/var/tmp/x/postgres".to_string())]);
+    let moved = resolve_with_states(
+        &catalog,
+        "fastapi",
+        &enabled,
+        &BTreeMap::new(),
+        "/p",
+        &states,
+    )
+    .unwrap();
+    let plain = resolve(&catalog, "fastapi", &enabled, &BTreeMap::new(), "/p").unwrap();
+    let (pg, plain_pg) = (&moved.services[0], &plain.services[0]);
+    assert_eq!(pg.state, "/var/tmp/x/postgres");
+    assert_eq!(plain_pg.state, "/p/.paxx/state/postgres");
+    let swap = |words: &Vec<String>| -> Vec<String> {
+        words
+            .iter()
+            .map(|w| w.replace("/p/.paxx/state/postgres", "/var/tmp/x/postgres"))
+            .collect()
+    };
+    assert!(plain_pg.command.contains(&plain_pg.state));
+    assert_eq!(pg.command, swap(&plain_pg.command));
+    assert_eq!(pg.init, plain_pg.init.iter().map(swap).collect::<Vec<_>>());
+    assert_eq!(moved.services[1], plain.services[1], "redis keeps its own");
+    assert_eq!(moved.env, plain.env);
 }

@@ -114,6 +114,12 @@ pub fn hand_over(account: &Account, state: &Path, paxx_dir: &Path) -> Result<()>
     chown_tree(state, account)
 }
 
+/// Whether `account` can enter `dir` and every folder above it.
+pub fn can_reach(account: &Account, dir: &Path) -> bool {
+    dir.ancestors()
+        .all(|d| fs::metadata(d).is_ok_and(|m| can_enter(account, &m)))
+}
+
 /// Whether `account` may run the program at `path`: every folder on the way (through
 /// symbolic links too) can be entered, and the file is executable for it.
 pub fn can_run(account: &Account, path: &Path) -> bool {

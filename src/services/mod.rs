@@ -10,18 +10,23 @@ use anyhow::{bail, Context, Result};
 use crate::catalog::{suggestion, Catalog};
 use crate::editors::paxx_toml::ProjectState;
 use crate::plan::Project;
-use crate::resolve::{enabled_features, resolve, Resolved, ResolvedService};
+use crate::resolve::{enabled_features, resolve_with_states, Resolved, ResolvedService};
 
 pub mod account;
 pub mod binary;
+pub mod daemon;
+pub mod exits;
 pub mod output;
+pub mod outside;
 pub mod process;
 pub mod ready;
+pub mod runtime;
 pub mod signals;
 pub mod start;
 pub mod state;
 pub mod stop;
 pub mod supervisor;
+pub mod watch;
 
 /// A project with its services resolved: what every service command starts from.
 pub struct Loaded {
@@ -50,13 +55,21 @@ pub fn load(cwd: &Path) -> Result<Loaded> {
     let files = crate::commands::disk(&root);
     let state = Project::load(&files)?.state;
     let (enabled, _) = enabled_features(&catalog, &state.template, &state.features)?;
-    let mut resolved = resolve(
-        &catalog,
-        &state.template,
-        &enabled,
-        &state.ports,
-        &root.to_string_lossy(),
-    )?;
+    let resolve_here = |states: &BTreeMap<String, String>| {
+        resolve_with_states(
+            &catalog,
+            &state.template,
+            &enabled,
+            &state.ports,
+            &root.to_string_lossy(),
+            states,
+        )
+    };
+    let mut resolved = resolve_here(&BTreeMap::new())?;
+    let states = outside::states(&root, &resolved.services);
+    if !states.is_empty() {
+        resolved = resolve_here(&states)?;
+    }
     let fallback_notes = choose_fallbacks(&mut resolved.services, &root);
     resolved.services = as_run(&resolved.services, &resolved.env);
     Ok(Loaded {
@@ -203,8 +216,12 @@ mod tests {
             state: String::new(),
             stop_signal: StopSignal::Term,
             ready_timeout: 1,
+            probe_timeout: 1,
             stop_timeout: 1,
             fallbacks: vec![],
+            restart: crate::manifest::Restart::Never,
+            restart_retries: 0,
+            restart_delay: 1,
         }
     }
 

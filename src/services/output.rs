@@ -31,7 +31,7 @@ impl Prefixes {
     /// Prefixes padded to the longest of `names`.
     pub fn new<'a>(names: impl Iterator<Item = &'a str>) -> Self {
         let colour = std::io::stderr().is_terminal()
-            && std::env::var_os("NO_COLOR").map_or(true, |v| v.is_empty());
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         Prefixes {
             width: names.map(str::len).max().unwrap_or(0),
             colour,

@@ -228,7 +228,7 @@ else
         root = \"$root\";
       };
       # status --json adds what runs now to each service; the rest must match field for field.
-      runtime = [ \"pid\" \"running\" \"healthy\" \"detached\" ];
+      runtime = [ \"pid\" \"running\" \"healthy\" \"detached\" \"restarts\" \"last_exit\" ];
       pick = r: {
         inherit (r) features packages env;
         services = map (s: builtins.removeAttrs s runtime) r.services;

@@ -8,11 +8,8 @@ use super::support::*;
 /// As root, a service that refuses root runs (init, command, setup) as another account,
 /// and owns its state; the logs stay root's.
 #[test]
+#[cfg_attr(not(paxx_test_as_root), ignore = "only root can switch accounts")]
 fn as_root_a_service_that_refuses_root_runs_as_another_account() {
-    if !is_root() {
-        eprintln!("skipped: only root can switch accounts");
-        return;
-    }
     let p = Project::new(&["rootless"], &[("rootless", free_port())]);
     p.run(&["up", "-d", "rootless"]).ok();
     let state = p.path(".paxx/state/rootless");
@@ -38,11 +35,11 @@ fn as_root_a_service_that_refuses_root_runs_as_another_account() {
 
 /// The same service as an ordinary user runs as that user, with no switching.
 #[test]
+#[cfg_attr(
+    not(paxx_test_as_root),
+    ignore = "needs root to become `nobody` (as a user, every other test runs this path)"
+)]
 fn as_an_ordinary_user_everything_runs_as_that_user() {
-    if !is_root() {
-        eprintln!("skipped: needs root to become `nobody` (as a user, every test runs this path)");
-        return;
-    }
     let mut p = Project::new(&["rootless"], &[("rootless", free_port())]);
     chown_nobody(&p);
     p.user = Some("nobody".into());

@@ -28,12 +28,9 @@ fn postgres_starts_accepts_the_app_and_stops() {
 
 /// The same as an ordinary user (`nobody`): no account switching, initdb as that user.
 #[test]
+#[cfg_attr(not(paxx_test_as_root), ignore = "needs root to become `nobody`")]
 fn postgres_runs_for_an_ordinary_user_too() {
     let Some(psql) = postgres_tools() else { return };
-    if !is_root() {
-        eprintln!("skipped: needs root to become `nobody`");
-        return;
-    }
     let port = free_port();
     let mut p = Project::new(&[], &[("postgres", port)]);
     chown_nobody(&p);
@@ -42,6 +39,74 @@ fn postgres_runs_for_an_ordinary_user_too() {
     check_database(&p, &psql);
     p.run(&["down"]).ok();
     p.assert_nothing_running();
+}
+
+/// As root, with the project in a folder the `postgres` account cannot enter (`/root`,
+/// a `mktemp -d` folder): its data goes to /var/tmp/paxx/<project>-<hash>/postgres,
+/// linked from `.paxx/state/postgres`; it stays across `down`, and `down --clean` removes it.
+#[test]
+#[cfg_attr(
+    not(paxx_test_as_root),
+    ignore = "needs root: only then does PostgreSQL run as another account"
+)]
+fn as_root_postgres_in_a_private_folder_keeps_its_data_outside_the_project() {
+    use std::os::unix::fs::MetadataExt;
+    let Some(psql) = postgres_tools() else { return };
+    let port = free_port();
+    let p = Project::new_private(&[], &[("postgres", port)]);
+    let parent = p.root.parent().unwrap();
+    assert_eq!(std::fs::metadata(parent).unwrap().mode() & 0o777, 0o700);
+    let up = p.run(&["up", "--detach", "postgres"]);
+    up.ok();
+    assert!(
+        up.stderr.contains(
+            "postgres: the `postgres` account it runs as cannot enter the project folder"
+        ),
+        "{up:#?}"
+    );
+    let link = p.path(".paxx/state/postgres");
+    let data = std::fs::read_link(&link).unwrap();
+    let cleanup = Cleanup(data.clone());
+    assert!(data.starts_with("/var/tmp/paxx/"), "{data:?}");
+    assert!(data.join("PG_VERSION").is_file());
+    let pid = p.pid("postgres").unwrap();
+    let uid = std::fs::metadata(format!("/proc/{pid}")).unwrap().uid();
+    assert_ne!(uid, 0);
+    assert_eq!(std::fs::metadata(&data).unwrap().uid(), uid);
+    check_database(&p, &psql);
+    assert_eq!(p.status_json()["services"][0]["healthy"], true);
+    p.run(&["down"]).ok();
+    assert!(data.join("PG_VERSION").is_file(), "`down` keeps the data");
+
+    let again = p.run(&["up", "--detach", "postgres"]);
+    again.ok();
+    assert!(!again.stderr.contains("initialising"), "{again:#?}");
+    check_database(&p, &psql);
+    let clean = p.run(&["down", "--clean"]);
+    clean.ok();
+    assert!(
+        clean.stderr.contains(&format!(
+            "postgres: removed its data ({}, the link .paxx/state/postgres)",
+            data.display()
+        )),
+        "{clean:#?}"
+    );
+    assert!(!data.exists() && !data.parent().unwrap().exists());
+    assert!(std::fs::symlink_metadata(&link).is_err());
+    p.assert_nothing_running();
+    drop(cleanup);
+}
+
+/// Removes a folder under /var/tmp/paxx even when the test fails half-way.
+struct Cleanup(std::path::PathBuf);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+        if let Some(parent) = self.0.parent() {
+            let _ = std::fs::remove_dir(parent);
+        }
+    }
 }
 
 /// A fresh Debian machine after `apt-get install postgresql` has `initdb` and `postgres`

@@ -41,11 +41,6 @@ pub fn alive(pid: i32) -> bool {
     }
 }
 
-pub fn is_root() -> bool {
-    // SAFETY: geteuid cannot fail.
-    unsafe { libc::geteuid() == 0 }
-}
-
 /// Live processes whose command line mentions `text` (a project's path) or that run
 /// inside it.
 pub fn processes_mentioning(text: &str) -> Vec<String> {
@@ -134,6 +129,13 @@ impl Project {
         }
     }
 
+    /// Like `new`, in a folder only its owner may enter, as `mktemp -d` makes them.
+    pub fn new_private(features: &[&str], ports: &[(&str, u16)]) -> Project {
+        let p = Project::new(features, ports);
+        std::fs::set_permissions(p._dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        p
+    }
+
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = match &self.user {
             Some(user) => {
@@ -207,8 +209,14 @@ impl Project {
         let left = processes_mentioning(&self.root.display().to_string());
         assert!(left.is_empty(), "processes left running: {left:#?}");
         let run_dir = self.path(".paxx/run");
+        // Exit records (`<service>.exit`) stay for `status`; nothing runs behind them.
         let pid_files: Vec<_> = std::fs::read_dir(&run_dir)
-            .map(|d| d.flatten().map(|e| e.file_name()).collect())
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|name| !name.ends_with(".exit"))
+                    .collect()
+            })
             .unwrap_or_default();
         assert!(pid_files.is_empty(), "pid files left: {pid_files:?}");
     }
