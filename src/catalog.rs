@@ -15,6 +15,7 @@ use crate::paths::check_relative;
 use crate::toml_error;
 
 pub mod history;
+mod names;
 pub mod source;
 
 pub use source::CatalogFiles;
@@ -230,6 +231,7 @@ fn load_templates(files: &FileSet) -> Result<BTreeMap<String, Template>> {
             )
         })?;
         let registry_template = utf8(&info.registry_template, registry_template)?.to_string();
+        names::check(&file, &manifest, &tree)?;
         templates.insert(
             name.to_string(),
             Template {

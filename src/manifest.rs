@@ -75,6 +75,10 @@ pub struct TemplateManifest {
     pub services: Vec<ServiceSpec>,
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// The lines of the template's files that show the project's name, by project path;
+    /// `{name}` marks where it goes. `new` and `init` write the name there.
+    #[serde(default)]
+    pub names: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]

@@ -19,9 +19,11 @@ mod drift;
 mod edits;
 mod files;
 mod generate;
+mod rename;
 mod request;
 pub use drift::{drift, Drift};
 pub use generate::{generate_tree, Answers, Tree};
+pub use rename::{check_project_name, plan_rename};
 
 /// Read access to the project as it is now.
 pub trait ProjectFiles {
@@ -182,46 +184,6 @@ pub fn plan_features(
     );
 
     Ok(Plan { changes, notes })
-}
-
-/// Plans giving the project a new name (pyproject.toml and paxx.toml).
-pub fn plan_rename(project: &Project, name: &str) -> Result<Plan> {
-    check_project_name(name)?;
-    let mut changes = Vec::new();
-    if let Some(text) = project.read_text(PyProjectMut::FILE)? {
-        let mut doc = PyProjectMut::parse(&text)?;
-        doc.set_name(name)?;
-        push_if_changed(&mut changes, PyProjectMut::FILE, &text, doc.render());
-    }
-    let mut doc = PaxxTomlMut::parse(&project.paxx_toml)?;
-    doc.set_name(name);
-    push_if_changed(
-        &mut changes,
-        paxx_toml::FILE,
-        &project.paxx_toml,
-        doc.render(),
-    );
-    Ok(Plan {
-        changes,
-        notes: Vec::new(),
-    })
-}
-
-/// A name that is a valid Python distribution name (PEP 508), as `new`/`init` apply it.
-pub fn check_project_name(name: &str) -> Result<()> {
-    let ok = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
-    if !ok {
-        bail!(
-            "`{name}` is not a valid project name: use letters, digits, `-`, `_` and `.`, \
-             starting and ending with a letter or digit (e.g. `shop-api`)"
-        );
-    }
-    Ok(())
 }
 
 pub fn dependencies(catalog: &Catalog, enabled: &[String], group: DepGroup) -> Vec<String> {

@@ -18,16 +18,99 @@ fn new_without_features_is_the_template_byte_for_byte() {
 }
 
 #[test]
-fn new_applies_the_name_to_pyproject_and_paxx_toml_only() {
+fn new_applies_the_name_wherever_the_template_shows_it() {
     let ws = Workspace::new();
     ws.run(&["new", "shop"]).ok();
     let project = tree(&ws.project("shop"));
     let template = tree(&template_dir("fastapi"));
     assert_eq!(
         differences(&project, &template),
-        vec!["paxx.toml", "pyproject.toml"]
+        vec![
+            ".env.example",
+            "README.md",
+            "app/core/config.py",
+            "paxx.toml",
+            "pyproject.toml"
+        ]
     );
     insta::assert_snapshot!(tree_diff(&template, &project));
+    let status = ws.run_in(&ws.project("shop"), &["status"]);
+    assert!(
+        status
+            .ok()
+            .stdout
+            .contains("generated files: as paxx wrote them"),
+        "{}",
+        status.stdout
+    );
+}
+
+#[test]
+fn a_name_that_is_no_python_identifier_is_shown_as_it_is() {
+    let ws = Workspace::new();
+    ws.run(&["new", "dir", "--name", "my-shop.api"]).ok();
+    let read = |path: &str| fs::read_to_string(ws.project("dir").join(path)).unwrap();
+    assert!(read("README.md").starts_with("# my-shop.api\n"));
+    assert!(read("app/core/config.py").contains("    PROJECT_NAME: str = \"my-shop.api\"\n"));
+    assert!(read(".env.example").contains("\nPROJECT_NAME=my-shop.api\n"));
+    assert!(read("pyproject.toml").starts_with("[project]\nname = \"my-shop.api\"\n"));
+    // The package keeps its name: imports never depend on the project's.
+    assert!(ws.project("dir/app/main.py").is_file());
+}
+
+/// What `nix flake init -t` leaves: the template's files, copied as they are.
+fn copy_template(dir: &std::path::Path) {
+    fs::create_dir(dir).unwrap();
+    for (path, bytes) in tree(&template_dir("fastapi")) {
+        let target = dir.join(&path);
+        fs::create_dir_all(target.parent().unwrap()).unwrap();
+        fs::write(target, bytes).unwrap();
+    }
+}
+
+#[test]
+fn init_on_a_copied_template_equals_new() {
+    let ws = Workspace::new();
+    ws.run(&["new", "made", "--name", "my-shop"]).ok();
+    let copied = ws.project("copied");
+    copy_template(&copied);
+    ws.run_in(&copied, &["init", "--name", "my-shop"]).ok();
+    assert_eq!(
+        differences(&tree(&ws.project("made")), &tree(&copied)),
+        Vec::<String>::new()
+    );
+    // Named again: as if it had been made with the second name.
+    ws.run_in(&copied, &["init", "--name", "shop"]).ok();
+    ws.run(&["new", "again", "--name", "shop"]).ok();
+    assert_eq!(
+        differences(&tree(&ws.project("again")), &tree(&copied)),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn init_leaves_a_line_the_user_changed_and_says_so() {
+    let ws = Workspace::new();
+    let copied = ws.project("copied");
+    copy_template(&copied);
+    let readme = copied.join("README.md");
+    let text = fs::read_to_string(&readme).unwrap();
+    let mine = text.replacen("# app\n", "# The Shop\n", 1);
+    fs::write(&readme, &mine).unwrap();
+    let run = ws.run_in(&copied, &["init", "--name", "shop"]);
+    run.ok();
+    assert!(
+        run.stderr
+            .contains("README.md: no line `# app` (changed?); write the name there yourself"),
+        "{}",
+        run.stderr
+    );
+    let now = fs::read_to_string(&readme).unwrap();
+    assert!(now.starts_with("# The Shop\n"), "{now}");
+    assert!(
+        now.contains("| `PROJECT_NAME` | `shop` |"),
+        "the other line is named"
+    );
 }
 
 #[test]
@@ -51,12 +134,7 @@ fn init_then_add_equals_new_with_features() {
     ws.run(&["new", "made", "--name", "shop", "--feature", "cache,mail"])
         .ok();
     let copied = ws.project("copied");
-    fs::create_dir(&copied).unwrap();
-    for (path, bytes) in tree(&template_dir("fastapi")) {
-        let target = copied.join(&path);
-        fs::create_dir_all(target.parent().unwrap()).unwrap();
-        fs::write(target, bytes).unwrap();
-    }
+    copy_template(&copied);
     ws.run_in(&copied, &["init", "--name", "shop"]).ok();
     ws.run_in(&copied, &["add", "feature", "cache", "mail"])
         .ok();

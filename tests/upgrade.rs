@@ -67,6 +67,8 @@ fn every_kind_of_edit_gets_its_outcome() {
     );
     // README: the user's line, the template's new line, the module's new section.
     let readme = read(&dir, "README.md");
+    // Both sides of the merge were named as `new` names a project.
+    assert!(readme.starts_with("# shop\n"), "{readme}");
     for line in [
         "My shop.",
         "Run `uv run pytest`.",

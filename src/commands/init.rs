@@ -20,12 +20,12 @@ pub fn run(cwd: &Path, args: crate::cli::InitArgs) -> Result<ExitCode> {
     let catalog = super::load_catalog()?;
     let files = super::disk(cwd);
     let project = Project::load(&files)?;
-    catalog.template(&project.state.template)?;
+    let template = catalog.template(&project.state.template)?;
     let name = match args.name {
         Some(name) => name,
         None => super::new::name_from_dir(cwd)?,
     };
-    let plan = plan_rename(&project, &name)?;
+    let plan = plan_rename(&project, template, &name)?;
     super::finish(
         cwd,
         &plan,

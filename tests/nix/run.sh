@@ -261,6 +261,24 @@ else
   else
     bad "init+add vs new: $(tail -3 "$work/err")"
   fi
+
+  # nix flake init + init == new, named everywhere the template shows a name
+  a="$work/via-init-bare" b="$work/via-new-bare"
+  mkdir -p "$a"
+  if (cd "$a" && nixc flake init -t "$copy#fastapi" >/dev/null 2>&1 &&
+    "$bin" init --name my-shop >/dev/null 2>"$work/err") &&
+    "$bin" new "$b" --name my-shop >/dev/null 2>>"$work/err"; then
+    if ! diff -r "$a" "$b" >"$work/diff" 2>&1; then
+      bad "init differs from new: $(head -8 "$work/diff")"
+    elif [ "$(head -1 "$a/README.md")" != "# my-shop" ] ||
+      ! grep -qx '    PROJECT_NAME: str = "my-shop"' "$a/app/core/config.py"; then
+      bad "init + new: the name is not in the README title and PROJECT_NAME"
+    else
+      ok "nix flake init + paxx-compose init = paxx-compose new (bare, my-shop in README and settings)"
+    fi
+  else
+    bad "init vs new (bare): $(tail -3 "$work/err")"
+  fi
 fi
 
 # ----------------------------------------------------------------------------------

@@ -1,7 +1,10 @@
-"""Application settings, read from environment variables and `.env`.
+"""Application settings, read from environment variables, `.env` and `.paxx/env`.
 
-Each setting is the environment variable of the same name (no prefix); the variable wins
-over `.env`, and `.env` wins over the default. `.env.example` lists them all.
+Each setting is the environment variable of the same name (no prefix). The variable wins
+over `.env` (yours), `.env` over `.paxx/env` (written by `paxx-compose up`: the settings
+that point at the services it started, with their ports), and those over the default.
+`.env.example` lists them all. Both files are read from the current folder and are
+ignored by git, so a production image has neither.
 
 A feature brings its own settings class: subclass `FeatureSettings` so that it reads the
 same sources, and cache one instance with `functools.cache`, as `get_settings` does.
@@ -31,10 +34,11 @@ class ConfigurationError(RuntimeError):
 
 
 class FeatureSettings(BaseSettings):
-    """Base class for settings: environment variables first, then `.env`."""
+    """Base class for settings: environment, then `.env`, then `.paxx/env`."""
 
     model_config = SettingsConfigDict(
-        env_file=".env",
+        # The later file wins.
+        env_file=(".paxx/env", ".env"),
         env_file_encoding="utf-8",
         extra="ignore",
     )

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -101,3 +103,24 @@ def test_database_url_uses_asyncpg(url: str) -> None:
 def test_log_level_is_case_insensitive(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LOG_LEVEL", "debug")
     assert Settings().LOG_LEVEL == "DEBUG"
+
+
+def test_what_paxx_compose_up_wrote_is_read_below_dotenv_and_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `.paxx/env` as `paxx-compose up` writes it: shell `export` lines.
+    (tmp_path / ".paxx").mkdir()
+    (tmp_path / ".paxx" / "env").write_text(
+        "export DATABASE_URL='postgresql+asyncpg://app:app@127.0.0.1:50001/app'\n"
+        "export LOG_LEVEL='WARNING'\n"
+        "export HEALTH_CHECK_TIMEOUT='3.5'\n"
+    )
+    (tmp_path / ".env").write_text("LOG_LEVEL=ERROR\nHEALTH_CHECK_TIMEOUT=4\n")
+    monkeypatch.chdir(tmp_path)
+    for name in ("DATABASE_URL", "LOG_LEVEL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HEALTH_CHECK_TIMEOUT", "5")
+    settings = Settings()
+    assert settings.DATABASE_URL.endswith("@127.0.0.1:50001/app")
+    assert settings.LOG_LEVEL == "ERROR"
+    assert settings.HEALTH_CHECK_TIMEOUT == 5.0
