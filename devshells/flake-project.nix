@@ -32,6 +32,7 @@ let
     import ./mk-project.nix {
       inherit
         pkgs
+        system
         src
         modulesDir
         templatesDir

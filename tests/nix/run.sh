@@ -70,14 +70,21 @@ parse_all "$repo" ""
 
 # --- 2. expr/expected cases ----------------------------------------------------------
 section "2. eval cases"
-# A tree with what git never keeps (.venv, .paxx, __pycache__, result links).
-mkdir -p "$work/app-source/app" "$work/app-source/.venv/bin" "$work/app-source/.paxx/state" \
-  "$work/app-source/__pycache__" "$work/app-source/.git"
-echo 'x = 1' >"$work/app-source/app/main.py"
-echo '[project]' >"$work/app-source/paxx.toml"
-echo 'SECRET_KEY=do-not-ship' >"$work/app-source/.env"
-touch "$work/app-source/__pycache__/main.cpython-312.pyc" "$work/app-source/.paxx/state/x" "$work/app-source/.venv/bin/python"
-ln -s /nix/store "$work/app-source/result"
+# A project tree with what git never keeps (.venv, .paxx, __pycache__, result links), for
+# devshells/lib/sources.nix (cases/project.nix). No uv.lock is committed: it is made here.
+src="$work/app-source"
+mkdir -p "$src/app/__pycache__" "$src/migrations" "$src/tests" "$src/.venv/bin" "$src/.paxx/state" \
+  "$src/__pycache__" "$src/.git" "$src/dist"
+printf '[project]\nname = "t"\nreadme = "README.md"\n[tool.hatch.build.targets.wheel]\npackages = ["app", "migrations"]\n' >"$src/pyproject.toml"
+echo 'x = 1' | tee "$src/app/main.py" "$src/migrations/env.py" "$src/tests/test_main.py" >/dev/null
+echo '[project]' >"$src/paxx.toml"
+echo '# t' >"$src/README.md"
+echo 'version = 1' >"$src/uv.lock"
+echo '[alembic]' >"$src/alembic.ini"
+echo 'SECRET_KEY=do-not-ship' >"$src/.env"
+touch "$src/__pycache__/main.cpython-312.pyc" "$src/app/__pycache__/main.cpython-312.pyc" "$src/app/main.pyc" \
+  "$src/.paxx/state/x" "$src/.venv/bin/python" "$src/dist/t-0.1.0.tar.gz"
+ln -s /nix/store "$src/result"
 for case_file in "$here"/cases/*.nix; do
   label=$(basename "$case_file")
   if out=$(nixc eval --impure --raw --expr "import $here/harness.nix { caseFile = $case_file; }" 2>"$work/err"); then
