@@ -87,8 +87,7 @@ in
         inherit (args) pname doCheck;
         version = args.version == (m.readToml (repo + "/Cargo.toml")).package.version;
         lock = builtins.match "/nix/store/[a-z0-9]+-paxx-source/Cargo.lock" (toString args.cargoLock.lockFile) != null;
-        checked = (import (repo + "/nix/package.nix") {
-          rustPlatform = stub.rustPlatform;
+        checked = (stub.callPackage (repo + "/nix/package.nix") {
           src = "/src";
           version = "1";
           doCheck = true;
