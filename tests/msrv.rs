@@ -83,7 +83,10 @@ fn every_locked_package_builds_with_our_rust_version() {
             }
         }
     }
-    assert!(seen > 4 * 10, "cargo metadata listed almost nothing: {seen}");
+    assert!(
+        seen > 4 * 10,
+        "cargo metadata listed almost nothing: {seen}"
+    );
     assert!(
         too_new.is_empty(),
         "Cargo.toml says rust-version = \"{ours}\" (the pinned nixpkgs' rustc), but Cargo.lock \

@@ -77,11 +77,7 @@ pub fn is_root() -> bool {
 /// inside it.
 pub fn processes_mentioning(text: &str) -> Vec<String> {
     let me = std::process::id() as i32;
-    let all = if has_proc() {
-        from_proc()
-    } else {
-        from_ps()
-    };
+    let all = if has_proc() { from_proc() } else { from_ps() };
     all.into_iter()
         .filter(|p| {
             let inside = p.cwd.as_ref().is_some_and(|cwd| cwd.starts_with(text));
