@@ -120,7 +120,13 @@
           pkgs = nixpkgs.legacyPackages.${system};
         in
         rec {
-          paxx-compose = pkgs.callPackage ./nix/package.nix { src = source; inherit version; };
+          paxx-compose = pkgs.callPackage ./nix/package.nix {
+            src = source;
+            # Read from the flake's own copy: `source` is only computed, not added, when
+            # `nix flake check --no-build` evaluates read-only.
+            cargoLock = ./Cargo.lock;
+            inherit version;
+          };
           default = paxx-compose;
         }
       );

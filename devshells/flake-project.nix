@@ -44,6 +44,7 @@ let
       mkPythonEnv =
         {
           python,
+          workspaceRoot,
           src,
           name,
         }:
@@ -51,6 +52,7 @@ let
           inherit
             pkgs
             python
+            workspaceRoot
             src
             name
             ;

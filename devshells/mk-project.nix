@@ -7,7 +7,7 @@
   paxx-compose,
   modulesDir, # paxx's modules/ (same source as paxx-compose)
   templatesDir, # paxx's templates/
-  mkPythonEnv ? null, # { python, src, name } -> locked virtualenv; null: no package or image
+  mkPythonEnv ? null, # { python, workspaceRoot, src, name } -> locked virtualenv; null: no package or image
   appModule ? "app.main:app",
   port ? 8000,
   extraPackages ? [ ], # more packages for every dev shell
@@ -48,6 +48,7 @@ let
   sources = import ./lib/sources.nix { inherit src name; };
   venv = mkPythonEnv {
     inherit name;
+    workspaceRoot = src;
     src = sources.build;
     python = python.package;
   };

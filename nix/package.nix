@@ -4,6 +4,7 @@
   stdenv,
   rustPlatform,
   src,
+  cargoLock ? src + "/Cargo.lock",
   version,
   doCheck ? false,
   python3,
@@ -15,7 +16,7 @@
 rustPlatform.buildRustPackage {
   pname = "paxx-compose";
   inherit version src doCheck;
-  cargoLock.lockFile = src + "/Cargo.lock";
+  cargoLock.lockFile = cargoLock;
 
   # `cargo test` starts real services inside the build sandbox: the fixture services are
   # python3 one-liners, the template's is PostgreSQL (initdb, postgres, pg_isready, psql);

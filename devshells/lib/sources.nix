@@ -76,9 +76,9 @@ in
     filter = path: type: !(isJunk (baseNameOf path));
   };
 
-  # What building the project into a wheel reads: pyproject.toml, uv.lock, the readme and
-  # the packages pyproject.toml names; with another backend (no hatch packages list),
-  # everything but junk.
+  # What building the project into a wheel reads: pyproject.toml, the readme and the
+  # packages pyproject.toml names (not uv.lock: a dev dependency's bump does not rebuild
+  # the app); with another backend (no hatch packages list), everything but junk.
   build =
     if wheelPackages == null then
       builtins.path {
@@ -88,10 +88,7 @@ in
       }
     else
       only "build-src" (
-        [
-          "pyproject.toml"
-          "uv.lock"
-        ]
+        [ "pyproject.toml" ]
         ++ (if builtins.isString readme then [ readme ] else [ ])
         ++ (if builtins.isAttrs readme && readme ? file then [ readme.file ] else [ ])
         ++ wheelPackages

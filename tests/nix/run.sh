@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Tier 2: the Nix layer, checked offline with Debian's Nix (no nixpkgs needed).
+# Tier 2: the Nix layer, checked offline with Debian's Nix (no nixpkgs needed; uv reaches
+# the package index for part 6's uv.lock).
 #
 #   1. every .nix file in the repo, and in generated projects, parses
 #   2. expr/expected cases (tests/nix/cases/*.nix): the builtins-only logic on fixtures, and
@@ -9,6 +10,10 @@
 #      project's flake evaluated against this checkout
 #   5. with paxx-compose ($PAXX_COMPOSE, or target/debug/paxx-compose): Rust and Nix read
 #      the same manifests and agree; `nix flake init` + `init` + `add` equals `new`
+#   6. tests/nix/real.py: the paxx flake and a generated project (every feature, a uv.lock
+#      made by uv) evaluated through the real uv2nix, pyproject.nix, build-system-pkgs and
+#      nixpkgs lib of ../shared/nix-sources ($PAXX_NIX_SOURCES), nixpkgs' packages being
+#      stand-ins (tests/nix/standin); `nix flake check --no-build` and what would be built
 #
 # Prints PASS/FAIL per case and "N passed, N failed" last; exits 1 on any failure.
 # Usage: bash tests/nix/run.sh            (PAXX_COMPOSE=path/to/paxx-compose optional)
@@ -269,6 +274,19 @@ else
     bad "init+add vs new: $(tail -3 "$work/err")"
   fi
 fi
+
+# --- 6. the real outputs through the real uv2nix (tests/nix/real.py) -------------------
+section "6. the flake and a generated project through the real uv2nix, pyproject.nix, build-system-pkgs and lib"
+t6=$(date +%s)
+python3 "$here/real.py" --repo "$repo" --work "$work" --bin "${PAXX_COMPOSE:-$repo/target/debug/paxx-compose}" >"$work/real.log" 2>&1
+real_status=$?
+cat "$work/real.log"
+p=$(grep -c '^PASS ' "$work/real.log" || true)
+f=$(grep -c '^FAIL ' "$work/real.log" || true)
+s=$(grep -c '^SKIP ' "$work/real.log" || true)
+passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+[ "$real_status" -eq 0 ] || [ "$f" -gt 0 ] || bad "real.py exited with $real_status"
+echo "   real.py: $p passed, $f failed, $s skipped in $(($(date +%s) - t6)) s"
 
 # ----------------------------------------------------------------------------------
 echo

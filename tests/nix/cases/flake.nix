@@ -86,7 +86,8 @@ in
       {
         inherit (args) pname doCheck;
         version = args.version == (m.readToml (repo + "/Cargo.toml")).package.version;
-        lock = builtins.match "/nix/store/[a-z0-9]+-paxx-source/Cargo.lock" (toString args.cargoLock.lockFile) != null;
+        lock = toString args.cargoLock.lockFile == toString repo + "/Cargo.lock";
+        source = builtins.match "/nix/store/[a-z0-9]+-paxx-source" (toString args.src) != null;
         checked = (stub.callPackage (repo + "/nix/package.nix") {
           src = "/src";
           version = "1";
@@ -98,6 +99,7 @@ in
       doCheck = false;
       version = true;
       lock = true;
+      source = true;
       checked = true;
     };
   };

@@ -27,7 +27,7 @@ let
       src = fixtures + "/projects/${name}";
       modulesDir = fixtures + "/modules";
       templatesDir = fixtures + "/templates";
-      mkPythonEnv = if python then ({ python, src, name }: venv // { passthru = { inherit python name; }; }) else null;
+      mkPythonEnv = if python then ({ python, name, ... }: venv // { passthru = { inherit python name; }; }) else null;
     };
   worker = project { name = "worker"; };
   cache = project { name = "cache"; };
@@ -286,8 +286,8 @@ in
       };
     expected = {
       all = [ "README.md" "alembic.ini" "app/main.py" "migrations/env.py" "paxx.toml" "pyproject.toml" "tests/test_main.py" "uv.lock" ];
-      # pyproject.toml's readme and the wheel's packages (tool.hatch), with the lock
-      build = [ "README.md" "app/main.py" "migrations/env.py" "pyproject.toml" "uv.lock" ];
+      # pyproject.toml's readme and the wheel's packages (tool.hatch)
+      build = [ "README.md" "app/main.py" "migrations/env.py" "pyproject.toml" ];
       runtime = [ "alembic.ini" "migrations/env.py" ];
       names = [ "t-src" "t-build-src" "t-runtime" ];
     };

@@ -240,7 +240,17 @@ let
             };
           }
         );
-      rustPlatform.buildRustPackage = args: mkDerivation (args // { passthru.standin = "buildRustPackage"; });
+      # Reads Cargo.lock at evaluation, as nixpkgs' importCargoLock does.
+      rustPlatform.buildRustPackage =
+        args:
+        mkDerivation (
+          args
+          // {
+            cargoPackages = toString (
+              map (p: "${p.name}-${p.version}") (lib.importTOML args.cargoLock.lockFile).package
+            );
+          }
+        );
 
       # The real one streams layers into a tarball; this one keeps what it was given (the
       # image's config is in a file of its own, as in nixpkgs, so it can be read back).
