@@ -84,11 +84,16 @@ def eval_json(flake: str, attr: str, apply: str | None = None) -> object:
 
 
 def derivations(flake: str, attr: str) -> dict[str, dict]:
-    """Every derivation in `attr`'s closure, as `nix show-derivation -r` gives them."""
-    out = nix("show-derivation", "-r", f"{flake}#{attr}")
+    """Every derivation in `attr`'s closure, as `nix show-derivation -r` gives them (Nix
+    2.8; newer Nix calls it `nix derivation show` and may leave out /nix/store/)."""
+    out = nix("derivation", "show", "-r", f"{flake}#{attr}")
+    if out.returncode != 0:
+        out = nix("show-derivation", "-r", f"{flake}#{attr}")
     if out.returncode != 0:
         raise RuntimeError(f"nix show-derivation {attr}: {last_error(out)}")
-    return json.loads(out.stdout)
+    shown = json.loads(out.stdout)
+    shown = shown.get("derivations", shown)
+    return {k if k.startswith("/") else f"/nix/store/{k}": v for k, v in shown.items()}
 
 
 def store_name(path: str) -> str:
@@ -125,46 +130,34 @@ def copy_checkout(repo: Path, dest: Path) -> None:
     commit_all(dest)
 
 
-def marker_environment(system: str, python_version: str) -> dict[str, str]:
-    linux = system.endswith("-linux")
-    machine = system.split("-")[0]
-    return {
-        "implementation_name": "cpython",
-        "implementation_version": python_version,
-        "os_name": "posix",
-        "platform_machine": machine if linux else ("arm64" if machine == "aarch64" else machine),
-        "platform_python_implementation": "CPython",
-        "platform_release": "",
-        "platform_system": "Linux" if linux else "Darwin",
-        "platform_version": "",
-        "python_full_version": python_version,
-        "python_version": ".".join(python_version.split(".")[:2]),
-        "sys_platform": "linux" if linux else "darwin",
-        "extra": "",
-    }
+UV_TARGETS = {
+    "x86_64-linux": "x86_64-unknown-linux-gnu",
+    "aarch64-linux": "aarch64-unknown-linux-gnu",
+    "x86_64-darwin": "x86_64-apple-darwin",
+    "aarch64-darwin": "aarch64-apple-darwin",
+}
 
 
 def locked_runtime(project: Path, system: str, python_version: str) -> list[str]:
-    """`name-version` of what uv.lock installs for `system` without dev groups (uv's own
-    reading of the lock, independent of uv2nix's), the project included."""
-    try:
-        from packaging.markers import Marker
-    except ImportError:
-        from pip._vendor.packaging.markers import Marker  # pip vendors it
-    out = sh(["uv", "export", "--frozen", "--no-dev", "--no-hashes", "--no-header", "--no-annotate", "--no-emit-project"], cwd=project)
-    if out.returncode != 0:
-        raise RuntimeError(f"uv export: {out.stderr.strip()}")
-    env = marker_environment(system, python_version)
+    """`name-version` of what uv.lock installs on `system` without dev groups, the project
+    included: uv's own reading of the lock (export), its markers evaluated by uv for that
+    platform and Python (pip compile, every version pinned), independent of uv2nix."""
+    export = sh(["uv", "export", "--frozen", "--no-dev", "--no-hashes", "--no-header", "--no-annotate", "--no-emit-project"], cwd=project)
+    if export.returncode != 0:
+        raise RuntimeError(f"uv export: {export.stderr.strip()}")
+    pinned = project.parent / f"{project.name}-{system}.txt"
+    pinned.write_text(export.stdout)
+    compiled = sh([
+        "uv", "pip", "compile", "--quiet", "--no-deps", "--no-header", "--no-annotate",
+        "--python-platform", UV_TARGETS[system], "--python-version", python_version, str(pinned),
+    ])  # fmt: skip
+    if compiled.returncode != 0:
+        raise RuntimeError(f"uv pip compile: {compiled.stderr.strip()}")
     picked = []
-    for line in out.stdout.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        spec, _, marker = line.partition(";")
-        name, _, version = spec.strip().partition("==")
-        if marker.strip() and not Marker(marker.strip()).evaluate(env):
-            continue
-        picked.append(f"{wheel.normalise(name)}-{version}")
+    for line in compiled.stdout.splitlines():
+        name, sep, version = line.strip().partition("==")
+        if sep:
+            picked.append(f"{wheel.normalise(name)}-{version.split(';')[0].strip()}")
     version = re.search(r'^version = "([^"]+)"', (project / "pyproject.toml").read_text(), re.M)
     picked.append(f"{NAME}-{version.group(1) if version else '0.0.0'}")
     return sorted(picked)
@@ -279,7 +272,7 @@ class Real:
             venv = next(d for d in closure.values() if d["env"].get("name") == f"{NAME}-env")
             got = sorted(store_name(p) for p in venv["env"]["NIX_PYPROJECT_DEPS"].split(":"))
             self.r.check(
-                f"venv ({system}): exactly the packages and versions uv.lock installs there (uv export, markers evaluated)",
+                f"venv ({system}): exactly the packages and versions uv.lock installs there (as uv reads it)",
                 got,
                 locked_runtime(project, system, python_version),
             )

@@ -14,6 +14,8 @@
 #      made by uv) evaluated through the real uv2nix, pyproject.nix, build-system-pkgs and
 #      nixpkgs lib of ../shared/nix-sources ($PAXX_NIX_SOURCES), nixpkgs' packages being
 #      stand-ins (tests/nix/standin); `nix flake check --no-build` and what would be built
+#   7. tests/nix/workflows.py: the workflows build the image on two runners, rebuild every
+#      derivation of their own, compare digests, then serve it (checked by shape)
 #
 # Prints PASS/FAIL per case and "N passed, N failed" last; exits 1 on any failure.
 # Usage: bash tests/nix/run.sh            (PAXX_COMPOSE=path/to/paxx-compose optional)
@@ -287,6 +289,17 @@ s=$(grep -c '^SKIP ' "$work/real.log" || true)
 passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 [ "$real_status" -eq 0 ] || [ "$f" -gt 0 ] || bad "real.py exited with $real_status"
 echo "   real.py: $p passed, $f failed, $s skipped in $(($(date +%s) - t6)) s"
+
+# --- 7. the workflows' reproducibility proof, by shape (tests/nix/workflows.py) ---------
+section "7. workflows: the image built on two machines and compared, then served"
+python3 "$here/workflows.py" --repo "$repo" >"$work/workflows.log" 2>&1
+wf_status=$?
+cat "$work/workflows.log"
+p=$(grep -c '^PASS ' "$work/workflows.log" || true)
+f=$(grep -c '^FAIL ' "$work/workflows.log" || true)
+s=$(grep -c '^SKIP ' "$work/workflows.log" || true)
+passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+[ "$wf_status" -eq 0 ] || [ "$f" -gt 0 ] || bad "workflows.py exited with $wf_status"
 
 # ----------------------------------------------------------------------------------
 echo
