@@ -98,7 +98,9 @@
             paxx-compose add feature redis tasks         # add features (`paxx-compose list` shows them)
             paxx-compose up                              # start the services, then in another shell:
             uv run pytest
-            nix build .#image                            # reproducible OCI image
+            git init && git add -A                       # a flake sees only what git tracks
+            uv lock && git add uv.lock                   # nix build reads the lock
+            nix build .#image                            # reproducible OCI image (Linux)
             ```
           '';
         };
