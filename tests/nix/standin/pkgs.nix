@@ -4,8 +4,10 @@
 # `lib`, uv2nix, pyproject.nix, build-system-pkgs) is the real one; what stands in here is
 # only what nixpkgs would build: compilers, interpreters, fetchers, trivial builders.
 #
-# The few values that steer real code are the pinned nixos-25.05's: CPython 3.12, glibc
-# 2.40 (which manylinux wheels fit), the platform from the real `lib.systems.elaborate`.
+# The few values that steer real code (which wheels fit, which markers hold) are meant to
+# be the pinned nixos-25.05's: CPython 3.12 (3.12.11; the patch level is from public
+# release records, not read from the pinned tree), glibc 2.40, and the platform that the
+# real `lib.systems.elaborate` gives.
 { lib, system }:
 let
   inherit (builtins)
@@ -169,7 +171,7 @@ let
       python3 = self.python312;
       python3Packages = { };
 
-      uv = pkg "uv" { version = "0.7.3"; };
+      uv = pkg "uv" { };
       ruff = pkg "ruff" { };
       ugrep = pkg "ugrep" { meta.mainProgram = "ugrep"; };
       unzip = pkg "unzip" { };
