@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The one test command: installs what the tiers need, then runs every tier.
 #   tier 1  Rust: unit tests, snapshots, integration tests of the real binary
-#   tier 2  Nix: every .nix parses, `nix flake init -t`, builtins-only logic by `nix eval`
-#   tier 3  end to end: generated projects against real services (PostgreSQL, Redis …)
+#   tier 2  Nix: every .nix parses, `nix flake init -t`, builtins-only logic by `nix eval`,
+#           the flake and a generated project through the real uv2nix (../shared/nix-sources)
+#   tier 3  end to end: generated projects against real services (PostgreSQL, Redis …),
+#           and each one's wheel built as its Nix build would
 # Usage: bash tests/all.sh [--tier N]...   (default: every tier)
 set -euo pipefail
 cd "$(dirname "$0")/.."

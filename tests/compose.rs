@@ -162,6 +162,28 @@ fn init_takes_the_folder_name_by_default() {
     assert!(toml.contains("name = \"billing\""), "{toml}");
 }
 
+/// `nix build` needs uv.lock, tracked by git: `new` and `init` say how to get there.
+#[test]
+fn new_and_init_say_what_nix_build_needs() {
+    let ws = Workspace::new();
+    let new = ws.run(&["new", "app"]);
+    new.ok();
+    assert!(
+        new.stderr
+            .contains("git init && git add -A, then uv lock && git add uv.lock"),
+        "{}",
+        new.stderr
+    );
+    let init = ws.run_in(&ws.project("app"), &["init", "--name", "billing"]);
+    init.ok();
+    assert!(
+        init.stderr
+            .contains("before `nix build`: uv lock && git add uv.lock"),
+        "{}",
+        init.stderr
+    );
+}
+
 #[test]
 fn adding_twice_changes_nothing_the_second_time() {
     let ws = Workspace::new();

@@ -11,6 +11,7 @@ use crate::cli::DoctorArgs;
 use crate::plan::Project;
 use crate::services::{self, account, binary, ready, Loaded};
 
+mod lock;
 mod python;
 
 #[derive(Debug, Serialize, Clone, Copy, PartialEq)]
@@ -52,6 +53,7 @@ pub fn run(cwd: &Path, args: DoctorArgs) -> Result<ExitCode> {
     check_python(&loaded, &mut report);
     check_services(&loaded, &mut report)?;
     check_files(&loaded, &mut report)?;
+    lock::check(&loaded.root, &mut report);
     check_nix(&mut report);
 
     let problems = report

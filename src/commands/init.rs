@@ -8,6 +8,13 @@ use anyhow::{bail, Result};
 use crate::editors::paxx_toml;
 use crate::plan::{plan_rename, Project};
 
+/// `nix build` reads uv.lock through the project's flake, which in git sees only tracked
+/// files (`paxx-compose doctor` checks both).
+pub const NIX_BUILD_NEEDS: &str =
+    "before `nix build`: uv lock && git add uv.lock (a flake sees only the files git tracks)";
+pub const NIX_BUILD_NEEDS_NEW: &str = "before `nix build`: git init && git add -A, then \
+     uv lock && git add uv.lock (a flake sees only the files git tracks)";
+
 pub fn run(cwd: &Path, args: crate::cli::InitArgs) -> Result<ExitCode> {
     if !cwd.join(paxx_toml::FILE).is_file() {
         bail!(
@@ -32,5 +39,8 @@ pub fn run(cwd: &Path, args: crate::cli::InitArgs) -> Result<ExitCode> {
         args.dry_run,
         &format!("named the project `{name}`"),
     )?;
+    if !args.dry_run {
+        eprintln!("{NIX_BUILD_NEEDS}");
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -73,6 +73,7 @@ pub fn run(cwd: &Path, args: NewArgs) -> Result<ExitCode> {
         "next: cd {} && nix develop (or: paxx-compose up)",
         args.dir.display()
     );
+    eprintln!("{}", super::init::NIX_BUILD_NEEDS_NEW);
     Ok(ExitCode::SUCCESS)
 }
 

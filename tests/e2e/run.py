@@ -169,6 +169,8 @@ def check_project(
         step("ruff check", ["uv", "run", "--no-sync", "ruff", "check", "."])
         step("ruff format", ["uv", "run", "--no-sync", "ruff", "format", "--check", "."])
         step("mypy", ["uv", "run", "--no-sync", "mypy", "app", "tests"])
+        # The project's wheel, built as its Nix build builds it (tests/e2e/wheel.py).
+        step("wheel", [sys.executable, str(Path(__file__).with_name("wheel.py")), ".", "--python", python])
     finally:
         step("down", [binary, "down"])
     return outcome

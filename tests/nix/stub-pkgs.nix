@@ -50,6 +50,7 @@ let
     inherit callPackage;
     stdenv.hostPlatform = {
       inherit isLinux;
+      isDarwin = !isLinux;
     };
     mkShell =
       args:

@@ -30,20 +30,68 @@ pub fn port_open(port: u16) -> bool {
 
 /// Alive and not a zombie.
 pub fn alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => {
-            let state = stat[stat.rfind(')').unwrap() + 1..]
-                .split_whitespace()
-                .next();
-            !matches!(state, Some("Z" | "X"))
-        }
-        Err(_) => false,
+    if has_proc() {
+        return match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Ok(stat) => !zombie(
+                stat[stat.rfind(')').unwrap() + 1..]
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or(""),
+            ),
+            Err(_) => false,
+        };
     }
+    alive_by_ps(pid)
+}
+
+fn alive_by_ps(pid: i32) -> bool {
+    let out = Command::new(tool("/bin/ps", "ps"))
+        .args(["-o", "stat=", "-p", &pid.to_string()])
+        .output()
+        .expect("run ps");
+    let state = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    !state.is_empty() && !zombie(&state)
+}
+
+/// `Z` (zombie) or `X` (dead), as /proc and ps both spell a process state.
+fn zombie(state: &str) -> bool {
+    state.starts_with('Z') || state.starts_with('X')
+}
+
+/// Linux has /proc; macOS (where `nix flake check` runs these tests too) does not.
+fn has_proc() -> bool {
+    Path::new("/proc/self/stat").exists()
+}
+
+/// A system tool at its usual place, else from PATH (a Nix build's PATH holds only inputs).
+fn tool(at: &str, name: &str) -> String {
+    if Path::new(at).exists() { at } else { name }.to_string()
 }
 
 /// Live processes whose command line mentions `text` (a project's path) or that run
 /// inside it.
 pub fn processes_mentioning(text: &str) -> Vec<String> {
+    let me = std::process::id() as i32;
+    let all = if has_proc() { from_proc() } else { from_ps() };
+    all.into_iter()
+        .filter(|p| {
+            let inside = p.cwd.as_ref().is_some_and(|cwd| cwd.starts_with(text));
+            (inside || p.cmdline.contains(text)) && !p.zombie && p.pid != me
+        })
+        .map(|p| format!("{}: {}", p.pid, p.cmdline))
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Process {
+    pub pid: i32,
+    pub zombie: bool,
+    pub cmdline: String,
+    pub cwd: Option<PathBuf>,
+}
+
+/// Every process, from /proc (Linux).
+pub fn from_proc() -> Vec<Process> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -53,14 +101,54 @@ pub fn processes_mentioning(text: &str) -> Vec<String> {
         let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
             continue;
         };
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        let inside =
-            std::fs::read_link(entry.path().join("cwd")).is_ok_and(|cwd| cwd.starts_with(text));
-        if (inside || cmdline.contains(text)) && alive(pid) && pid != std::process::id() as i32 {
-            out.push(format!("{pid}: {cmdline}"));
-        }
+        let cmdline = String::from_utf8_lossy(&cmdline)
+            .trim_end_matches('\0')
+            .replace('\0', " ");
+        out.push(Process {
+            pid,
+            zombie: !alive(pid),
+            cmdline,
+            cwd: std::fs::read_link(entry.path().join("cwd")).ok(),
+        });
     }
     out
+}
+
+/// Every process, from `ps` and `lsof` (macOS; any Unix with both).
+pub fn from_ps() -> Vec<Process> {
+    let ps = Command::new(tool("/bin/ps", "ps"))
+        .args(["-axww", "-o", "pid=,stat=,command="])
+        .output()
+        .expect("run ps");
+    // One `lsof` for every working folder: `p<pid>` then `n<path>` lines.
+    let lsof = Command::new(tool("/usr/sbin/lsof", "lsof"))
+        .args(["-w", "-d", "cwd", "-Fpn"])
+        .output()
+        .expect("run lsof");
+    let mut cwds = std::collections::HashMap::new();
+    let mut pid = None;
+    for line in String::from_utf8_lossy(&lsof.stdout).lines() {
+        if let Some(p) = line.strip_prefix('p') {
+            pid = p.parse::<i32>().ok();
+        } else if let (Some(path), Some(p)) = (line.strip_prefix('n'), pid) {
+            cwds.insert(p, PathBuf::from(path));
+        }
+    }
+    String::from_utf8_lossy(&ps.stdout)
+        .lines()
+        .filter_map(|line| {
+            let mut parts = line.trim_start().splitn(3, char::is_whitespace);
+            let pid = parts.next()?.parse::<i32>().ok()?;
+            let state = parts.next()?.trim();
+            let cmdline = parts.next().unwrap_or("").trim().to_string();
+            Some(Process {
+                pid,
+                zombie: zombie(state),
+                cmdline,
+                cwd: cwds.get(&pid).cloned(),
+            })
+        })
+        .collect()
 }
 
 pub fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
@@ -239,4 +327,45 @@ pub fn run(cmd: &mut Command) -> Out {
 
 pub fn path_str(p: &Path) -> String {
     p.display().to_string()
+}
+
+/// `ps` and `lsof`, which stand in for /proc on macOS, see what /proc sees: a child in a
+/// folder of its own while it runs, then as a zombie once killed and not yet reaped.
+#[cfg(target_os = "linux")]
+#[test]
+fn ps_and_lsof_see_what_proc_sees() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path().canonicalize().unwrap();
+    let mut child = Command::new("sleep")
+        .arg("300")
+        .current_dir(&dir)
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    let find = |all: Vec<Process>| all.into_iter().find(|p| p.pid == pid);
+    let running = find(from_proc()).expect("the child in /proc");
+    assert_eq!(
+        running,
+        Process {
+            pid,
+            zombie: false,
+            cmdline: "sleep 300".into(),
+            cwd: Some(dir.clone()),
+        }
+    );
+    assert_eq!(find(from_ps()), Some(running));
+    assert!(alive(pid) && alive_by_ps(pid));
+    assert_eq!(
+        processes_mentioning(&dir.display().to_string()),
+        vec![format!("{pid}: sleep 300")]
+    );
+
+    child.kill().unwrap();
+    wait_for("the child to die", Duration::from_secs(30), || {
+        find(from_proc()).is_some_and(|p| p.zombie)
+    });
+    assert!(find(from_ps()).is_some_and(|p| p.zombie));
+    assert!(!alive(pid) && !alive_by_ps(pid));
+    assert!(processes_mentioning(&dir.display().to_string()).is_empty());
+    child.wait().unwrap();
 }
