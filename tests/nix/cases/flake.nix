@@ -88,7 +88,7 @@ in
         version = args.version == (m.readToml (repo + "/Cargo.toml")).package.version;
         lock = builtins.match "/nix/store/[a-z0-9]+-paxx-source/Cargo.lock" (toString args.cargoLock.lockFile) != null;
         checked = (import (repo + "/nix/package.nix") {
-          rustPlatform = stub.rustPlatform;
+          inherit (stub) rustPlatform installShellFiles stdenv;
           src = "/src";
           version = "1";
           doCheck = true;
