@@ -55,6 +55,13 @@ pub enum Command {
     /// now. Files you did not change are replaced; yours are kept or merged; where both
     /// changed the same lines, the file gets conflict markers and the exit code is 1.
     Upgrade(UpgradeArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    ///
+    /// Bash: `paxx-compose completions bash > ~/.local/share/bash-completion/completions/paxx-compose`.
+    /// Feature names (for add, remove, show) are the catalog's when the script is made.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff): `paxx-compose man | man -l -`.
+    Man(ManArgs),
     /// Release tool: store a catalog in a catalog history (content-addressed), so that
     /// later versions can upgrade projects made from it.
     #[command(hide = true)]
@@ -202,4 +209,18 @@ pub struct SnapshotArgs {
     /// The history folder to write into.
     #[arg(long, value_name = "DIR", default_value = "catalog-history")]
     pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write one page per command (`paxx-compose.1`, `paxx-compose-add.1` …) into DIR
+    /// instead of printing the main page.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }

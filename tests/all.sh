@@ -5,6 +5,8 @@
 #           the flake and a generated project through the real uv2nix (../shared/nix-sources)
 #   tier 3  end to end: generated projects against real services (PostgreSQL, Redis …),
 #           and each one's wheel built as its Nix build would
+#   tier 4  distribution: the wheel (maturin, release build: the slow step), the crate
+#           package, completions and man pages, the workflows and release scripts
 # Usage: bash tests/all.sh [--tier N]...   (default: every tier)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,10 +16,10 @@ tiers=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --tier) tiers+=("$2"); shift 2 ;;
-    *) echo "unknown argument: $1 (use --tier 1|2|3)" >&2; exit 2 ;;
+    *) echo "unknown argument: $1 (use --tier 1|2|3|4)" >&2; exit 2 ;;
   esac
 done
-[ ${#tiers[@]} -gt 0 ] || tiers=(1 2 3)
+[ ${#tiers[@]} -gt 0 ] || tiers=(1 2 3 4)
 wants() { [[ " ${tiers[*]} " == *" $1 "* ]]; }
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -76,6 +78,13 @@ if wants 3; then
   done
   python3 tests/e2e/run.py --bin "$bin" --python "${pythons[@]}"
   echo "tier 3 took $(( $(date +%s) - t )) s"
+fi
+
+if wants 4; then
+  say "tier 4: distribution"
+  t=$(date +%s)
+  PAXX_COMPOSE="$bin" bash tests/dist/run.sh
+  echo "tier 4 took $(( $(date +%s) - t )) s"
 fi
 
 say "all requested tiers passed in $(( $(date +%s) - started )) s"

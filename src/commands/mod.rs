@@ -14,11 +14,13 @@ use crate::editors::paxx_toml;
 use crate::plan::Plan;
 
 mod change;
+mod completions;
 mod doctor;
 mod down;
 mod env;
 mod init;
 mod list;
+mod man;
 mod new;
 mod show;
 mod snapshot;
@@ -47,6 +49,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Env(args) => env::run(&cwd, args),
         Command::Doctor(args) => doctor::run(&cwd, args),
         Command::Upgrade(args) => upgrade::run(&cwd, args),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(&cwd, args),
         Command::SnapshotCatalog(args) => snapshot::run(&cwd, args),
     }
 }

@@ -260,6 +260,53 @@ else
     parse_all "$dir" "(new ${features:-bare}) "
   done
 
+  # The package's postInstall run by bash against this binary, with installManPage and
+  # installShellCompletion standing in for nixpkgs' installShellFiles hook (same layout).
+  pkg_out="$work/pkg-out"
+  mkdir -p "$pkg_out/bin" "$work/pkg-build" && cp "$bin" "$pkg_out/bin/paxx-compose"
+  if post=$(nixc eval --impure --raw --expr "((import $here/stub-pkgs.nix { }).callPackage $repo/nix/package.nix { src = \"/src\"; version = \"1\"; }).args.postInstall" 2>"$work/err"); then
+    cat >"$work/post-install.sh" <<POST
+set -euo pipefail
+installManPage() { mkdir -p "\$out/share/man/man1" && cp "\$@" "\$out/share/man/man1/"; }
+installShellCompletion() {
+  local cmd="" shell="" dest
+  while [ \$# -gt 0 ]; do
+    case "\$1" in
+      --cmd) cmd=\$2; shift 2 ;;
+      --bash | --zsh | --fish) shell=\${1#--}; shift ;;
+      *)
+        case "\$shell" in
+          bash) dest=share/bash-completion/completions/\$cmd.bash ;;
+          zsh) dest=share/zsh/site-functions/_\$cmd ;;
+          fish) dest=share/fish/vendor_completions.d/\$cmd.fish ;;
+        esac
+        mkdir -p "\$out/\$(dirname "\$dest")" && cat "\$1" >"\$out/\$dest"; shift ;;
+    esac
+  done
+}
+$post
+POST
+    if (cd "$work/pkg-build" && out="$pkg_out" bash "$work/post-install.sh") >"$work/post.log" 2>&1; then
+      pages=$(cd "$pkg_out/share/man/man1" 2>/dev/null && ls | paste -sd' ' -)
+      if [[ " $pages " == *" paxx-compose.1 "* && " $pages " == *" paxx-compose-add.1 "* ]]; then
+        ok "package postInstall: man pages ($pages)"
+      else
+        bad "package postInstall: man pages missing, got: $pages"
+      fi
+      got=$(bash -c 'source "$1"; COMP_WORDS=(paxx-compose add feature re); COMP_CWORD=3; _paxx__compose paxx-compose re feature; printf "%s " "${COMPREPLY[@]}"' bash "$pkg_out/share/bash-completion/completions/paxx-compose.bash")
+      if [ "$got" = "redis " ]; then ok "package postInstall: the installed bash completion completes add feature re -> redis"; else bad "package postInstall: bash completion gave '$got'"; fi
+      if grep -q '^#compdef paxx-compose' "$pkg_out/share/zsh/site-functions/_paxx-compose" && grep -q redis "$pkg_out/share/fish/vendor_completions.d/paxx-compose.fish"; then
+        ok "package postInstall: zsh and fish completions installed"
+      else
+        bad "package postInstall: zsh or fish completion missing"
+      fi
+    else
+      bad "package postInstall failed: $(tail -3 "$work/post.log")"
+    fi
+  else
+    bad "package postInstall: $(grep -v '^warning' "$work/err" | tail -3)"
+  fi
+
   # nix flake init + init + add == new
   a="$work/via-init" b="$work/via-new"
   mkdir -p "$a" "$b"
