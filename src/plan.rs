@@ -6,11 +6,11 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, Result};
 
 use crate::catalog::{Catalog, Template};
 use crate::editors::paxx_toml::{self, PaxxTomlMut, ProjectState};
-use crate::editors::pyproject::{DepGroup, PyProjectMut};
+use crate::editors::pyproject::DepGroup;
 use crate::hash::content_hash;
 use crate::render;
 use crate::resolve;
