@@ -187,6 +187,7 @@ let
       rust-analyzer = pkg "rust-analyzer" { };
       nixfmt-rfc-style = pkg "nixfmt-rfc-style" { };
       autoPatchelfHook = pkg "auto-patchelf-hook" { };
+      installShellFiles = pkg "install-shell-files" { };
       pythonManylinuxPackages = {
         manylinux1 = [ glibc ];
         manylinux2010 = [ glibc ];
