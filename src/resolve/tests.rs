@@ -66,7 +66,10 @@ fn orders_services_stably_by_after() {
 fn a_state_folder_elsewhere_replaces_state_everywhere_for_that_service_only() {
     let catalog = Catalog::load().unwrap();
     let enabled = vec!["redis".to_string()];
-    let states = BTreeMap::from([("postgres".to_string(), "/var/tmp/x/postgres".to_string())]);
+    let states = BTreeMap::from([(
+        "postgres".to_string(),
+        "/var/lib/paxx/x/postgres".to_string(),
+    )]);
     let moved = resolve_with_states(
         &catalog,
         "fastapi",
@@ -78,12 +81,12 @@ fn a_state_folder_elsewhere_replaces_state_everywhere_for_that_service_only() {
     .unwrap();
     let plain = resolve(&catalog, "fastapi", &enabled, &BTreeMap::new(), "/p").unwrap();
     let (pg, plain_pg) = (&moved.services[0], &plain.services[0]);
-    assert_eq!(pg.state, "/var/tmp/x/postgres");
+    assert_eq!(pg.state, "/var/lib/paxx/x/postgres");
     assert_eq!(plain_pg.state, "/p/.paxx/state/postgres");
     let swap = |words: &Vec<String>| -> Vec<String> {
         words
             .iter()
-            .map(|w| w.replace("/p/.paxx/state/postgres", "/var/tmp/x/postgres"))
+            .map(|w| w.replace("/p/.paxx/state/postgres", "/var/lib/paxx/x/postgres"))
             .collect()
     };
     assert!(plain_pg.command.contains(&plain_pg.state));

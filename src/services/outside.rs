@@ -1,7 +1,7 @@
 //! State kept outside the project, for a service that runs as another account (as root,
 //! PostgreSQL runs as `postgres`) when that account cannot enter the project: under
 //! `/root`, or a `mktemp -d` folder (mode 0700). Its data then lives in
-//! `/var/tmp/paxx/<project>-<hash>/<service>` (the parents root's own, mode 0711: the
+//! `/var/lib/paxx/<project>-<hash>/<service>` (the parents root's own, mode 0711: the
 //! account can pass through but not list them), and `.paxx/state/<service>` is a
 //! symbolic link to it, so that `down`, `status` and a later `up` find it again.
 //! `down --clean` removes it.
@@ -17,8 +17,9 @@ use crate::hash::content_hash;
 use crate::resolve::{state_dir, ResolvedService};
 use crate::services::account;
 
-/// Where such state goes: /var/tmp survives a reboot, as a database's data should.
-pub const BASE: &str = "/var/tmp/paxx";
+/// Where such state goes: /var/lib holds programs' lasting state. Not /var/tmp, which
+/// systemd-tmpfiles empties of files unused for 30 days: a database's files, piecemeal.
+pub const BASE: &str = "/var/lib/paxx";
 
 /// The state folder of each service that does not keep it in `.paxx/state/<name>`: the
 /// target of a link left there by an earlier `up`, or a new folder under BASE for a
@@ -52,13 +53,18 @@ pub fn is_outside(root: &Path, service: &ResolvedService) -> bool {
 pub fn prepare(root: &Path, service: &ResolvedService) -> Result<Option<String>> {
     let state = Path::new(&service.state);
     let link = in_project(root, &service.name);
-    if link_target(&link).is_some() {
-        return Ok(None);
-    }
-    if state.starts_with(BASE) {
+    // Checked on every start: the folders may have been removed, or changed, since.
+    if is_ours(state) {
+        if let Some(above) = Path::new(BASE).parent() {
+            fs::create_dir_all(above)
+                .with_context(|| format!("cannot create `{}`", above.display()))?;
+        }
         for dir in [Path::new(BASE), state.parent().unwrap_or(Path::new(BASE))] {
             root_only_folder(dir)?;
         }
+    }
+    if link_target(&link).is_some() {
+        return Ok(None);
     }
     match fs::symlink_metadata(&link) {
         Ok(meta) if meta.is_dir() => {
@@ -182,7 +188,7 @@ fn is_ours(path: &Path) -> bool {
         && !path.components().any(|c| c == Component::ParentDir)
 }
 
-/// `/var/tmp/paxx/<folder name>-<12 hex digits of the path's hash>`: readable, and one
+/// `/var/lib/paxx/<folder name>-<12 hex digits of the path's hash>`: readable, and one
 /// per project path.
 fn project_dir(root: &Path) -> PathBuf {
     let name: String = root
@@ -204,8 +210,8 @@ fn project_dir(root: &Path) -> PathBuf {
     Path::new(BASE).join(format!("{name}-{hex}"))
 }
 
-/// Makes `dir` root's own with mode 0711, or checks that it is: in a folder everyone may
-/// write to (/var/tmp), someone else could have made it first, to read or swap our data.
+/// Makes `dir` root's own with mode 0711, or checks that it is: nobody else may read or
+/// swap the data below it.
 fn root_only_folder(dir: &Path) -> Result<()> {
     match fs::DirBuilder::new().mode(0o711).create(dir) {
         Ok(()) => {}
@@ -245,6 +251,6 @@ mod tests {
         assert!(is_ours(&a.join("postgres")));
         assert!(!is_ours(Path::new(BASE)));
         assert!(!is_ours(&Path::new(BASE).join("../../etc")));
-        assert!(!is_ours(Path::new("/var/tmp/paxx-other/x")));
+        assert!(!is_ours(Path::new("/var/lib/paxx-other/x")));
     }
 }

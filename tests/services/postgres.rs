@@ -42,7 +42,7 @@ fn postgres_runs_for_an_ordinary_user_too() {
 }
 
 /// As root, with the project in a folder the `postgres` account cannot enter (`/root`,
-/// a `mktemp -d` folder): its data goes to /var/tmp/paxx/<project>-<hash>/postgres,
+/// a `mktemp -d` folder): its data goes to /var/lib/paxx/<project>-<hash>/postgres,
 /// linked from `.paxx/state/postgres`; it stays across `down`, and `down --clean` removes it.
 #[test]
 #[cfg_attr(
@@ -67,7 +67,7 @@ fn as_root_postgres_in_a_private_folder_keeps_its_data_outside_the_project() {
     let link = p.path(".paxx/state/postgres");
     let data = std::fs::read_link(&link).unwrap();
     let cleanup = Cleanup(data.clone());
-    assert!(data.starts_with("/var/tmp/paxx/"), "{data:?}");
+    assert!(data.starts_with("/var/lib/paxx/"), "{data:?}");
     assert!(data.join("PG_VERSION").is_file());
     let pid = p.pid("postgres").unwrap();
     let uid = std::fs::metadata(format!("/proc/{pid}")).unwrap().uid();
@@ -97,7 +97,7 @@ fn as_root_postgres_in_a_private_folder_keeps_its_data_outside_the_project() {
     drop(cleanup);
 }
 
-/// Removes a folder under /var/tmp/paxx even when the test fails half-way.
+/// Removes a folder under /var/lib/paxx even when the test fails half-way.
 struct Cleanup(std::path::PathBuf);
 
 impl Drop for Cleanup {
