@@ -119,6 +119,17 @@ fn invalid_project_name() {
 }
 
 #[test]
+fn init_refuses_an_invalid_name_and_writes_nothing() {
+    let ws = Workspace::new();
+    let dir = project(&ws);
+    let err = refused(&ws, &dir, &["init", "--name", "shop."]);
+    assert!(err.contains("`shop.` is not a valid project name"), "{err}");
+    fs::rename(&dir, ws.project("my shop")).unwrap();
+    let err = refused(&ws, &ws.project("my shop"), &["init"]);
+    assert!(err.contains("pass --name"), "{err}");
+}
+
+#[test]
 fn remove_feature_that_is_not_enabled_changes_nothing() {
     let ws = Workspace::new();
     let dir = project(&ws);

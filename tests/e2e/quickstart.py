@@ -29,13 +29,15 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 FENCE = re.compile(r"^(```+|~~~+)\s*(\S*)")
 READY_TIMEOUT = 900  # a first `up` may install a fallback server from PyPI
+# What `paxx-compose up` prints once every service is ready (and its setup has run).
+ALL_READY = re.compile(r"\ball ready\b")
 STOP_TIMEOUT = 120
 
 
@@ -133,48 +135,83 @@ def _tail(path: Path, lines: int = 30) -> str:
     return "\n".join(text[-lines:])
 
 
-def run(
-    readme: Path,
-    project: Path,
-    env: dict[str, str],
-    log: Path,
-    name: str,
-    uvicorn_port: int,
-) -> Result:
-    """Runs the quick start of `readme` in `project`; `name` is the project's name."""
-    result = Result()
-    start = time.monotonic()
-    found = blocks(readme.read_text())
-    if not found:
-        result.ok = False
-        result.lines.append(f"FAIL  no ```sh block under a Quick start heading in {readme.name}")
-        return result
-    jobs: list[Background] = []
+class Runner:
+    """Runs one project's quick start; `result` says what happened to each line."""
 
-    def note(ok: bool, command: str, what: str) -> None:
-        result.ok &= ok
-        result.lines.append(f"{'ok  ' if ok else 'FAIL'}  {command.split('#', 1)[0].strip()}: {what}")
-        with log.open("a") as out:
+    def __init__(self, project: Path, env: dict[str, str], log: Path, name: str, uvicorn_port: int) -> None:
+        self.project, self.env, self.log, self.name = project, env, log, name
+        self.base = f"http://127.0.0.1:{uvicorn_port}"
+        self.result = Result()
+        self.jobs: list[Background] = []
+
+    def note(self, ok: bool, command: str, what: str) -> None:
+        self.result.ok &= ok
+        self.result.lines.append(f"{'ok  ' if ok else 'FAIL'}  {_shown(command)}: {what}")
+        with self.log.open("a") as out:
             out.write(f"[quick start] {'ok' if ok else 'FAILED'}: {command}: {what}\n")
 
-    def background(command: str, index: int) -> Background:
-        job_log = log.with_name(f"{log.stem}.quickstart-{index}.log")
-        with log.open("a") as out:
+    def line(self, command: str, index: int) -> None:
+        kind, start = _kind(command), time.monotonic()
+
+        def took() -> str:
+            return f"{time.monotonic() - start:.1f} s"
+
+        if kind == "skip":
+            self.result.lines.append(
+                f"skip  {_shown(command)}: not run here (Nix cannot fetch nixpkgs on this machine; "
+                "the tools come from PATH)"
+            )
+        elif kind == "services":
+            job = self.background(command, index)
+            why = self.wait_for(job, lambda: ALL_READY.search(job.log.read_text(errors="replace")) is not None)
+            self.note(why is None, command, why or f"all ready in {took()} (in the background)")
+        elif kind == "server":
+            job = self.background(command, index)
+            why = self.wait_for(job, lambda: _http(f"{self.base}/health/ready")[0] == 200) or _probe(
+                self.base, self.name
+            )
+            promised = f"/health/ready 200, /openapi.json titled {self.name!r}, /docs 200"
+            self.note(why is None, command, why or f"serving in {took()}: {promised}")
+        else:
+            code = self.foreground(command)
+            self.note(code == 0, command, f"exit {code} in {took()}")
+
+    def foreground(self, command: str) -> int:
+        with self.log.open("ab") as out:
+            out.write(f"\n$ {command}\n".encode())
+            out.flush()
+            try:
+                return subprocess.run(
+                    ["bash", "-c", command],
+                    cwd=self.project,
+                    env=self.env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    timeout=READY_TIMEOUT,
+                ).returncode
+            except subprocess.TimeoutExpired:
+                return -1
+
+    def background(self, command: str, index: int) -> Background:
+        """Started as in a terminal of its own: a new session, so Ctrl-C reaches its group."""
+        job_log = self.log.with_name(f"{self.log.stem}.quickstart-{index}.log")
+        with self.log.open("a") as out:
             out.write(f"\n$ {command}   (in the background, output in {job_log.name})\n")
-        process = subprocess.Popen(
-            ["bash", "-c", command],
-            cwd=project,
-            env=env,
-            stdout=job_log.open("wb"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with job_log.open("wb") as out:
+            process = subprocess.Popen(
+                ["bash", "-c", command],
+                cwd=self.project,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         job = Background(command, process, job_log)
-        jobs.append(job)
+        self.jobs.append(job)
         return job
 
-    def wait_for(job: Background, ready: Callable[[], bool]) -> str | None:
-        """None once `ready()`, else why not."""
+    def wait_for(self, job: Background, ready: Callable[[], bool]) -> str | None:
+        """None once `ready()`, else why it never was."""
         deadline = time.monotonic() + READY_TIMEOUT
         while time.monotonic() < deadline:
             if ready():
@@ -184,55 +221,38 @@ def run(
             time.sleep(1)
         return f"not ready after {READY_TIMEOUT} s:\n{_tail(job.log)}"
 
-    try:
-        index = 0
-        for block in found:
-            for command in commands(block):
-                if not result.ok:
-                    break
-                index += 1
-                kind = _kind(command)
-                t = time.monotonic()
-                if kind == "skip":
-                    result.lines.append(
-                        f"skip  {command.split('#', 1)[0].strip()}: not run here (Nix cannot "
-                        "fetch nixpkgs on this machine; the tools come from PATH)"
-                    )
-                elif kind == "services":
-                    job = background(command, index)
-                    why = wait_for(job, lambda: re.search(r"\ball ready\b", job.log.read_text(errors="replace")) is not None)
-                    note(why is None, command, why or f"all ready in {time.monotonic() - t:.1f} s (in the background)")
-                elif kind == "server":
-                    job = background(command, index)
-                    base = f"http://127.0.0.1:{uvicorn_port}"
-                    why = wait_for(job, lambda: _http(f"{base}/health/ready")[0] == 200)
-                    if why is None:
-                        why = _probe(base, name)
-                    note(why is None, command, why or f"serving in {time.monotonic() - t:.1f} s: /health/ready 200, "
-                         f"/openapi.json titled {name!r}, /docs 200")
-                else:
-                    with log.open("ab") as out:
-                        out.write(f"\n$ {command}\n".encode())
-                        out.flush()
-                        try:
-                            code = subprocess.run(
-                                ["bash", "-c", command], cwd=project, env=env, stdout=out,
-                                stderr=subprocess.STDOUT, timeout=READY_TIMEOUT,
-                            ).returncode
-                        except subprocess.TimeoutExpired:
-                            code = -1
-                    note(code == 0, command, f"exit {code} in {time.monotonic() - t:.1f} s")
-    finally:
-        for job in reversed(jobs):
+    def stop_all(self) -> None:
+        for job in reversed(self.jobs):
             stopped, what = _stop(job)
-            # `paxx-compose up` stops its services and exits 0 on Ctrl-C; uvicorn's own exit
+            # `paxx-compose up` stops its services and exits 0 on Ctrl-C; uvicorn's exit
             # code on SIGINT is not part of the contract, stopping is.
             ok = stopped and (_kind(job.command) != "services" or job.process.returncode == 0)
-            note(ok, job.command, what)
-            with log.open("a") as out:
+            self.note(ok, job.command, what)
+            with self.log.open("a") as out:
                 out.write(f"--- output of `{job.command}`\n{_tail(job.log, 200)}\n")
-    result.seconds = time.monotonic() - start
-    return result
+
+
+def run(readme: Path, project: Path, env: dict[str, str], log: Path, name: str, uvicorn_port: int) -> Result:
+    """Runs the quick start of `readme` in `project`; `name` is the project's name."""
+    start = time.monotonic()
+    runner = Runner(project, env, log, name, uvicorn_port)
+    lines = [command for block in blocks(readme.read_text()) for command in commands(block)]
+    if not lines:
+        runner.note(False, readme.name, "no ```sh block under a Quick start heading")
+    try:
+        for index, command in enumerate(lines, 1):
+            runner.line(command, index)
+            if not runner.result.ok:
+                break
+    finally:
+        runner.stop_all()
+    runner.result.seconds = time.monotonic() - start
+    return runner.result
+
+
+def _shown(command: str) -> str:
+    """The command without its comment, for the report."""
+    return command.split("#", 1)[0].strip()
 
 
 def _probe(base: str, name: str) -> str | None:
