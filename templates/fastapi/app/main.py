@@ -60,6 +60,11 @@ def create_app(
     app.state.settings = settings
     app.state.database = database
     app.state.health_checks = health_checks
+    app.state.readiness = health.ReadinessProbe(
+        health_checks,
+        timeout=settings.HEALTH_CHECK_TIMEOUT,
+        cache_seconds=settings.HEALTH_CHECK_CACHE_SECONDS,
+    )
     app.state.features = features
 
     install_error_handlers(app)
