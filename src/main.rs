@@ -6,6 +6,7 @@ mod apply;
 mod catalog;
 mod cli;
 mod commands;
+mod dev_env;
 mod diff;
 mod editors;
 mod hash;

@@ -10,18 +10,19 @@ use common::*;
 fn new_without_features_is_the_template_byte_for_byte() {
     let ws = Workspace::new();
     ws.run(&["new", "app"]).ok();
-    let project = tree(&ws.project("app"));
+    let project = tree_without_env(&ws.project("app"));
     assert_eq!(
         differences(&project, &tree(&template_dir("fastapi"))),
         Vec::<String>::new()
     );
+    env_key(&ws.project("app"));
 }
 
 #[test]
 fn new_applies_the_name_wherever_the_template_shows_it() {
     let ws = Workspace::new();
     ws.run(&["new", "shop"]).ok();
-    let project = tree(&ws.project("shop"));
+    let project = tree_without_env(&ws.project("shop"));
     let template = tree(&template_dir("fastapi"));
     assert_eq!(
         differences(&project, &template),
@@ -124,7 +125,10 @@ fn new_with_features_adds_their_files_and_edits() {
         run.stderr
     );
     ws.run(&["new", "bare", "--name", "shop"]).ok();
-    let diff = tree_diff(&tree(&ws.project("bare")), &tree(&ws.project("shop")));
+    let diff = tree_diff(
+        &tree_without_env(&ws.project("bare")),
+        &tree_without_env(&ws.project("shop")),
+    );
     insta::assert_snapshot!(redact_hashes(&diff));
 }
 
@@ -139,8 +143,72 @@ fn init_then_add_equals_new_with_features() {
     ws.run_in(&copied, &["add", "feature", "cache", "mail"])
         .ok();
     assert_eq!(
-        differences(&tree(&ws.project("made")), &tree(&copied)),
+        differences(&tree_without_env(&ws.project("made")), &tree_without_env(&copied)),
         Vec::<String>::new()
+    );
+    // Each has a development key of its own.
+    assert_ne!(env_key(&ws.project("made")), env_key(&copied));
+}
+
+#[test]
+fn every_project_gets_its_own_development_key_in_a_git_ignored_env() {
+    let ws = Workspace::new();
+    ws.run(&["new", "one"]).ok();
+    ws.run(&["new", "two"]).ok();
+    let (one, two) = (env_key(&ws.project("one")), env_key(&ws.project("two")));
+    assert_ne!(one, two);
+    // Not a file paxx tracks (no hash of it in paxx.toml), and the key is nowhere else.
+    for (path, bytes) in tree_without_env(&ws.project("one")) {
+        assert!(!String::from_utf8_lossy(&bytes).contains(&one), "the key is in {path}");
+    }
+    let toml = fs::read_to_string(ws.project("one/paxx.toml")).unwrap();
+    assert!(!toml.contains("\".env\""), "{toml}");
+    // The template's .gitignore keeps it out of git.
+    let dir = ws.project("one");
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .expect("git runs")
+    };
+    assert!(git(&["init", "-q"]).status.success());
+    let ignored = git(&["check-ignore", "-q", ".env"]);
+    assert!(ignored.status.success(), "git does not ignore .env");
+}
+
+#[test]
+fn init_writes_a_key_only_where_there_is_no_env() {
+    let ws = Workspace::new();
+    ws.run(&["new", "app"]).ok();
+    let dir = ws.project("app");
+    fs::remove_file(dir.join(".env")).unwrap();
+    let dry = ws.run_in(&dir, &["init", "--dry-run"]);
+    dry.ok();
+    assert!(dry.stderr.contains("would write `.env`"), "{}", dry.stderr);
+    assert!(!dir.join(".env").exists());
+
+    let run = ws.run_in(&dir, &["init"]);
+    run.ok();
+    assert!(run.stderr.contains("wrote `.env`"), "{}", run.stderr);
+    let first = env_key(&dir);
+    // A second init, and a user's own .env, are left alone byte for byte.
+    ws.run_in(&dir, &["init"]).ok();
+    assert_eq!(env_key(&dir), first);
+    fs::write(dir.join(".env"), "SECRET_KEY=mine\nDEBUG=1\n").unwrap();
+    let again = ws.run_in(&dir, &["init", "--name", "shop"]);
+    again.ok();
+    assert!(!again.stderr.contains(".env"), "{}", again.stderr);
+    assert_eq!(
+        fs::read_to_string(dir.join(".env")).unwrap(),
+        "SECRET_KEY=mine\nDEBUG=1\n"
+    );
+    // add and remove never touch it either.
+    ws.run_in(&dir, &["add", "feature", "cache"]).ok();
+    ws.run_in(&dir, &["remove", "feature", "cache"]).ok();
+    assert_eq!(
+        fs::read_to_string(dir.join(".env")).unwrap(),
+        "SECRET_KEY=mine\nDEBUG=1\n"
     );
 }
 

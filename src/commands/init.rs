@@ -1,4 +1,5 @@
-//! `init`: name a folder that `nix flake init -t` copied from a template.
+//! `init`: name a folder that `nix flake init -t` copied from a template, and give it a
+//! development `.env` of its own (see `dev_env`).
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -39,6 +40,15 @@ pub fn run(cwd: &Path, args: crate::cli::InitArgs) -> Result<ExitCode> {
         args.dry_run,
         &format!("named the project `{name}`"),
     )?;
+    // After the plan: the key belongs to the user's `.env`, not to what paxx tracks.
+    let env = cwd.join(crate::dev_env::FILE);
+    if args.dry_run {
+        if std::fs::symlink_metadata(&env).is_err() {
+            eprintln!("would write `.env` with a random SECRET_KEY for development");
+        }
+    } else if crate::dev_env::write_if_absent(cwd)? {
+        eprintln!("wrote `.env` with a random SECRET_KEY for development (git ignores it)");
+    }
     if !args.dry_run {
         eprintln!("{NIX_BUILD_NEEDS}");
     }

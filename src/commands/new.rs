@@ -1,4 +1,5 @@
-//! `new`: a project generated in memory (template, name, features), then written in one go.
+//! `new`: a project generated in memory (template, name, features), then written in one go,
+//! with its own development `.env` (see `dev_env`).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -52,14 +53,16 @@ pub fn run(cwd: &Path, args: NewArgs) -> Result<ExitCode> {
         notes,
     };
     if args.dry_run {
-        return super::finish(&target, &plan, true, "").map(|()| ExitCode::SUCCESS);
+        super::finish(&target, &plan, true, "")?;
+        eprintln!("and `.env` with a random SECRET_KEY for development (not shown)");
+        return Ok(ExitCode::SUCCESS);
     }
     write_tree(&target, &plan)?;
     for note in &plan.notes {
         eprintln!("{note}");
     }
     eprintln!(
-        "created `{}` ({} files) from template `{}`{}",
+        "created `{}` ({} files, and `.env` with a development SECRET_KEY) from template `{}`{}",
         args.dir.display(),
         plan.changes.len(),
         args.template,
@@ -104,6 +107,7 @@ fn write_tree(target: &Path, plan: &Plan) -> Result<()> {
         fs::create_dir(&staging)
             .with_context(|| format!("cannot create a folder in `{}`", parent.display()))?;
         crate::apply::write_fresh(&staging, &plan.changes)?;
+        crate::dev_env::write_if_absent(&staging)?;
         if target.exists() {
             fs::remove_dir(target)
                 .with_context(|| format!("cannot replace `{}`", target.display()))?;

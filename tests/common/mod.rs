@@ -224,3 +224,24 @@ pub fn redact_hashes(text: &str) -> String {
     }
     out
 }
+
+/// A project's tree without its `.env`, whose SECRET_KEY is random by design: compare
+/// that file apart, with `env_key`.
+pub fn tree_without_env(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut files = tree(root);
+    files.remove(".env");
+    files
+}
+
+/// The development SECRET_KEY `new`/`init` wrote to `root/.env` (64 hex digits).
+pub fn env_key(root: &Path) -> String {
+    let text = std::fs::read_to_string(root.join(".env")).unwrap();
+    let key = text
+        .lines()
+        .find_map(|line| line.strip_prefix("SECRET_KEY="))
+        .unwrap_or_else(|| panic!("no SECRET_KEY in .env:\n{text}"))
+        .to_string();
+    assert_eq!(key.len(), 64, "{key}");
+    assert!(key.bytes().all(|c| c.is_ascii_hexdigit()), "{key}");
+    key
+}

@@ -27,6 +27,15 @@ from tests import database
 
 ClientFactory = Callable[..., AbstractAsyncContextManager[AsyncClient]]
 
+# Settings production requires, for an application the test client reaches as
+# `testserver`: `make_client(**PRODUCTION)`.
+PRODUCTION: dict[str, Any] = {
+    "ENVIRONMENT": "production",
+    "SECRET_KEY": "Zm9yLXRlc3RzLW9ubHk6IHByb2R1Y3Rpb24ta2V5LXJhbmRvbQ",
+    "TRUSTED_HOSTS": ["testserver"],
+    "PUBLIC_BASE_URL": "https://api.example.com",
+}
+
 
 @pytest.fixture(scope="session")
 async def engine() -> AsyncIterator[AsyncEngine]:
