@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one test command: installs what the tiers need, then runs every tier.
-#   tier 1  Rust: unit tests, snapshots, integration tests of the real binary
+#   tier 1  lints and formatting (tests/lint.sh: rustfmt, clippy, ruff, nixfmt), then Rust:
+#           unit tests, snapshots, integration tests of the real binary
 #   tier 2  Nix: every .nix parses, `nix flake init -t`, builtins-only logic by `nix eval`,
 #           the flake and a generated project through the real uv2nix (../shared/nix-sources)
 #   tier 3  end to end: generated projects against real services (PostgreSQL, Redis …),
@@ -24,6 +25,10 @@ wants() { [[ " ${tiers[*]} " == *" $1 "* ]]; }
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 started=$(date +%s)
+# What did not run here (a check without its tool, an ignored test) and why: listed at the end.
+export PAXX_SKIPPED
+PAXX_SKIPPED=$(mktemp)
+trap 'rm -f "$PAXX_SKIPPED"' EXIT
 
 # --- what the tiers need -----------------------------------------------------------
 say "checking tools"
@@ -55,8 +60,10 @@ cargo build --quiet --locked
 bin="$repo/target/debug/paxx-compose"
 
 if wants 1; then
-  say "tier 1: Rust tests"
+  say "tier 1: lints and formatting"
   t=$(date +%s)
+  bash tests/lint.sh
+  say "tier 1: Rust tests"
   CI=true cargo test --quiet --locked
   echo "tier 1 took $(( $(date +%s) - t )) s"
 fi
@@ -88,3 +95,7 @@ if wants 4; then
 fi
 
 say "all requested tiers passed in $(( $(date +%s) - started )) s"
+if [ -s "$PAXX_SKIPPED" ]; then
+  echo "not run here ($(wc -l <"$PAXX_SKIPPED")):"
+  sed 's/^/  - /' "$PAXX_SKIPPED"
+fi

@@ -29,9 +29,9 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 FENCE = re.compile(r"^(```+|~~~+)\s*(\S*)")
@@ -200,24 +200,36 @@ def run(
                     )
                 elif kind == "services":
                     job = background(command, index)
-                    why = wait_for(job, lambda: re.search(r"\ball ready\b", job.log.read_text(errors="replace")) is not None)
+                    why = wait_for(
+                        job,
+                        lambda job=job: re.search(r"\ball ready\b", job.log.read_text(errors="replace")) is not None,
+                    )
                     note(why is None, command, why or f"all ready in {time.monotonic() - t:.1f} s (in the background)")
                 elif kind == "server":
                     job = background(command, index)
                     base = f"http://127.0.0.1:{uvicorn_port}"
-                    why = wait_for(job, lambda: _http(f"{base}/health/ready")[0] == 200)
+                    why = wait_for(job, lambda base=base: _http(f"{base}/health/ready")[0] == 200)
                     if why is None:
                         why = _probe(base, name)
-                    note(why is None, command, why or f"serving in {time.monotonic() - t:.1f} s: /health/ready 200, "
-                         f"/openapi.json titled {name!r}, /docs 200")
+                    note(
+                        why is None,
+                        command,
+                        why
+                        or f"serving in {time.monotonic() - t:.1f} s: /health/ready 200, "
+                        f"/openapi.json titled {name!r}, /docs 200",
+                    )
                 else:
                     with log.open("ab") as out:
                         out.write(f"\n$ {command}\n".encode())
                         out.flush()
                         try:
                             code = subprocess.run(
-                                ["bash", "-c", command], cwd=project, env=env, stdout=out,
-                                stderr=subprocess.STDOUT, timeout=READY_TIMEOUT,
+                                ["bash", "-c", command],
+                                cwd=project,
+                                env=env,
+                                stdout=out,
+                                stderr=subprocess.STDOUT,
+                                timeout=READY_TIMEOUT,
                             ).returncode
                         except subprocess.TimeoutExpired:
                             code = -1

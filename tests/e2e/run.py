@@ -148,9 +148,7 @@ def check_project(
     shell = {k: v for k, v in env.items() if k not in status["env"] and k != "ENVIRONMENT"}
     shell["PATH"] = f"{work / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     shell["UVICORN_PORT"] = str(free_port())
-    quick = quickstart.run(
-        project / "README.md", project, shell, log, status["name"], int(shell["UVICORN_PORT"])
-    )
+    quick = quickstart.run(project / "README.md", project, shell, log, status["name"], int(shell["UVICORN_PORT"]))
     outcome.quick_start = quick.lines
     outcome.steps.append(("quick start", quick.seconds, quick.ok))
     try:

@@ -1,6 +1,7 @@
 //! Accounts: as root, a service that refuses root runs as another account; as an
 //! ordinary user, everything runs as that user.
 
+use std::os::unix::fs::MetadataExt;
 use std::process::Command;
 
 use super::support::*;
@@ -21,7 +22,6 @@ fn as_root_a_service_that_refuses_root_runs_as_another_account() {
     assert_ne!(uid, "0");
     assert_eq!(uid_of("init-uid"), uid);
     assert_eq!(uid_of("setup-uid"), uid);
-    use std::os::unix::fs::MetadataExt;
     assert_eq!(std::fs::metadata(&state).unwrap().uid().to_string(), uid);
     assert_eq!(
         std::fs::metadata(p.path(".paxx/logs/rootless.log"))

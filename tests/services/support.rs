@@ -180,7 +180,7 @@ impl Out {
 
 /// A project in its own temporary folder; dropping it runs `down`.
 pub struct Project {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     pub root: PathBuf,
     /// `runuser -u <user> --` in front of every command, for the non-root path.
     pub user: Option<String>,
@@ -210,7 +210,7 @@ impl Project {
         }
         std::fs::write(root.join("paxx.toml"), toml).unwrap();
         Project {
-            _dir: dir,
+            dir,
             root,
             user: None,
             path_env: None,
@@ -220,7 +220,7 @@ impl Project {
     /// Like `new`, in a folder only its owner may enter, as `mktemp -d` makes them.
     pub fn new_private(features: &[&str], ports: &[(&str, u16)]) -> Project {
         let p = Project::new(features, ports);
-        std::fs::set_permissions(p._dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::fs::set_permissions(p.dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
         p
     }
 
