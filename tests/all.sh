@@ -28,7 +28,7 @@ started=$(date +%s)
 # What did not run here (a check without its tool, an ignored test) and why: listed at the end.
 export PAXX_SKIPPED
 PAXX_SKIPPED=$(mktemp)
-trap 'rm -f "$PAXX_SKIPPED"' EXIT
+trap 'rm -f "$PAXX_SKIPPED" "${log:-}"' EXIT
 
 # --- what the tiers need -----------------------------------------------------------
 say "checking tools"
@@ -64,7 +64,18 @@ if wants 1; then
   t=$(date +%s)
   bash tests/lint.sh
   say "tier 1: Rust tests"
-  CI=true cargo test --quiet --locked
+  # Not --quiet: its one dot per test hides which were ignored. The passing lines are
+  # left out here; the ignored ones, with their reasons, are listed after the summary
+  # and at the end of the run.
+  log=$(mktemp)
+  CI=true cargo test --locked 2>&1 | tee "$log" | awk '!/^test .* \.\.\. (ok|ignored)/'
+  ignored=$(sed -nE 's/^test (.*) \.\.\. ignored(, (.*))?$/\1: \3/p' "$log")
+  rm -f "$log"
+  if [ -n "$ignored" ]; then
+    echo "ignored tests ($(wc -l <<<"$ignored")):"
+    sed 's/^/  /' <<<"$ignored"
+    sed 's/^/test /' <<<"$ignored" >>"$PAXX_SKIPPED"
+  fi
   echo "tier 1 took $(( $(date +%s) - t )) s"
 fi
 
