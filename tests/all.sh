@@ -34,9 +34,10 @@ trap 'rm -f "$PAXX_SKIPPED" "${log:-}"' EXIT
 say "checking tools"
 need_apt=()
 command -v nix-instantiate >/dev/null || need_apt+=(nix-bin)
-pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
-command -v initdb >/dev/null || [ -n "$pg_bin" ] || need_apt+=(postgresql)
-command -v redis-server >/dev/null || need_apt+=(redis-server)
+# The services' own (PostgreSQL, Redis …): the `debian` fields of the catalog's manifests,
+# so a new module's service needs no edit here.
+services_apt=$(python3 tests/debian_packages.py --missing)
+need_apt+=($services_apt)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "installing from Debian: ${need_apt[*]}"

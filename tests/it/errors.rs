@@ -208,3 +208,14 @@ fn catalog_rejects_an_unknown_requirement() {
     let ws = broken_catalog("requires", "bad", "[module]\nname = \"bad\"\nsummary = \"x\"\ntemplates = [\"fastapi\"]\nrequires = [\"cahce\"]\n", &[]);
     insta::assert_snapshot!(ws.run(&["list"]).failed().stderr);
 }
+
+#[test]
+fn catalog_rejects_a_module_name_python_cannot_import() {
+    let ws = broken_catalog(
+        "identifier",
+        "my-feature",
+        "[module]\nname = \"my-feature\"\nsummary = \"x\"\ntemplates = [\"fastapi\"]\n",
+        &[],
+    );
+    insta::assert_snapshot!(ws.run(&["list"]).failed().stderr);
+}

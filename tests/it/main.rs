@@ -9,5 +9,6 @@ mod errors;
 mod inspect;
 mod msrv;
 mod services;
+mod tooling;
 mod upgrade;
 mod upgrade_safety;
