@@ -93,7 +93,13 @@ def report(data: dict, wall: float | None, failed: bool = False) -> None:
                     "ok" if p["ok"] else "FAILED",
                 ]
             )
-        print(table(["project", "python", *STEPS, "total", "result"], rows, [False, False, *[True] * (len(STEPS) + 1), False]))
+        print(
+            table(
+                ["project", "python", *STEPS, "total", "result"],
+                rows,
+                [False, False, *[True] * (len(STEPS) + 1), False],
+            )
+        )
         totals = [sum(p["steps"].values()) for p in projects]
         heavy = sum(p["steps"].get(s, 0) for p in projects for s in ("uv sync", "pytest", "mypy"))
         print(

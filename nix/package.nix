@@ -24,7 +24,7 @@ rustPlatform.buildRustPackage {
 
   # `cargo test` starts real services inside the build sandbox: the fixture services are
   # python3 one-liners, the template's is PostgreSQL (initdb, postgres, pg_isready, psql);
-  # upgrade's tests make git repositories. tests/services/support.rs reads processes from
+  # upgrade's tests make git repositories. tests/it/services/support.rs reads processes from
   # /proc, or from ps and lsof where there is none (macOS's own are used there; on Linux
   # they are checked against /proc).
   nativeCheckInputs = [

@@ -15,6 +15,7 @@ use crate::paths::check_relative;
 use crate::toml_error;
 
 pub mod history;
+mod module_name;
 mod names;
 pub mod source;
 
@@ -246,6 +247,7 @@ fn load_templates(files: &FileSet) -> Result<BTreeMap<String, Template>> {
 
 fn parse_module(name: &str, files: &FileSet, origin: &str) -> Result<Module> {
     let file = format!("modules/{name}/module.toml");
+    module_name::check(&file, name)?;
     let source = files
         .get("module.toml")
         .with_context(|| format!("module `{name}` ({origin}) has no module.toml"))?;

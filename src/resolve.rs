@@ -190,12 +190,12 @@ pub fn resolve_with_states(
     let mut specs: Vec<&ServiceSpec> = Vec::new();
     let mut raw_env: Vec<(&String, &String)> = Vec::new();
     for (origin, pkgs, services, env) in &sources {
-        for p in pkgs.iter() {
+        for p in *pkgs {
             if !packages.contains(p) {
                 packages.push(p.clone());
             }
         }
-        for s in services.iter() {
+        for s in *services {
             if specs.iter().any(|o| o.name == s.name) {
                 bail!(
                     "{origin} declares service `{}`, which another enabled feature declares too",

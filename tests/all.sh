@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one test command: installs what the tiers need, then runs every tier.
-#   tier 1  Rust: unit tests, snapshots, integration tests of the real binary
+#   tier 1  lints and formatting (tests/lint.sh: rustfmt, clippy, ruff, nixfmt), then Rust:
+#           unit tests, snapshots, integration tests of the real binary
 #   tier 2  Nix: every .nix parses, `nix flake init -t`, builtins-only logic by `nix eval`,
 #           the flake and a generated project through the real uv2nix (../shared/nix-sources)
 #   tier 3  end to end: generated projects against real services (PostgreSQL, Redis …),
@@ -24,14 +25,19 @@ wants() { [[ " ${tiers[*]} " == *" $1 "* ]]; }
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 started=$(date +%s)
+# What did not run here (a check without its tool, an ignored test) and why: listed at the end.
+export PAXX_SKIPPED
+PAXX_SKIPPED=$(mktemp)
+trap 'rm -f "$PAXX_SKIPPED" "${log:-}"' EXIT
 
 # --- what the tiers need -----------------------------------------------------------
 say "checking tools"
 need_apt=()
 command -v nix-instantiate >/dev/null || need_apt+=(nix-bin)
-pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
-command -v initdb >/dev/null || [ -n "$pg_bin" ] || need_apt+=(postgresql)
-command -v redis-server >/dev/null || need_apt+=(redis-server)
+# The services' own (PostgreSQL, Redis …): the `debian` fields of the catalog's manifests,
+# so a new module's service needs no edit here.
+services_apt=$(python3 tests/debian_packages.py --missing)
+need_apt+=($services_apt)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "installing from Debian: ${need_apt[*]}"
@@ -55,9 +61,22 @@ cargo build --quiet --locked
 bin="$repo/target/debug/paxx-compose"
 
 if wants 1; then
-  say "tier 1: Rust tests"
+  say "tier 1: lints and formatting"
   t=$(date +%s)
-  CI=true cargo test --quiet --locked
+  bash tests/lint.sh
+  say "tier 1: Rust tests"
+  # Not --quiet: its one dot per test hides which were ignored. The passing lines are
+  # left out here; the ignored ones, with their reasons, are listed after the summary
+  # and at the end of the run.
+  log=$(mktemp)
+  CI=true cargo test --locked 2>&1 | tee "$log" | awk '!/^test .* \.\.\. (ok|ignored)/'
+  ignored=$(sed -nE 's/^test (.*) \.\.\. ignored(, (.*))?$/\1: \3/p' "$log")
+  rm -f "$log"
+  if [ -n "$ignored" ]; then
+    echo "ignored tests ($(wc -l <<<"$ignored")):"
+    sed 's/^/  /' <<<"$ignored"
+    sed 's/^/test /' <<<"$ignored" >>"$PAXX_SKIPPED"
+  fi
   echo "tier 1 took $(( $(date +%s) - t )) s"
 fi
 
@@ -88,3 +107,7 @@ if wants 4; then
 fi
 
 say "all requested tiers passed in $(( $(date +%s) - started )) s"
+if [ -s "$PAXX_SKIPPED" ]; then
+  echo "not run here ($(wc -l <"$PAXX_SKIPPED")):"
+  sed 's/^/  - /' "$PAXX_SKIPPED"
+fi

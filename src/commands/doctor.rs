@@ -197,7 +197,7 @@ fn check_services(loaded: &Loaded, report: &mut Report) -> Result<()> {
             let check = format!("{name}: {program}");
             match binary::find_for(&program, &loaded.root, account.as_ref()) {
                 Ok(found) if found.on_path => {
-                    report.add(&check, Level::Ok, found.path.display().to_string(), vec![])
+                    report.add(&check, Level::Ok, found.path.display().to_string(), vec![]);
                 }
                 Ok(found) => report.add(
                     &check,

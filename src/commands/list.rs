@@ -46,7 +46,7 @@ pub fn run(cwd: &Path, args: ListArgs) -> Result<ExitCode> {
     let entries: Vec<Entry> = catalog
         .modules
         .values()
-        .filter(|m| template.map_or(true, |t| m.manifest.module.templates.iter().any(|x| x == t)))
+        .filter(|m| template.is_none_or(|t| m.manifest.module.templates.iter().any(|x| x == t)))
         .map(|m| {
             let info = &m.manifest.module;
             Entry {

@@ -38,9 +38,10 @@ pub fn run(cwd: &Path, args: UpgradeArgs) -> Result<ExitCode> {
     let old_files = history::find(&from)?.ok_or_else(|| unknown_version(&from, &new.version))?;
     let old = Catalog::parse(&old_files, extra_modules_dir().as_deref())
         .with_context(|| format!("cannot load the paxx {from} catalog from the history"))?;
-    let worktree = match args.dry_run {
-        true => None,
-        false => Some(guard(&root, args.force)?),
+    let worktree = if args.dry_run {
+        None
+    } else {
+        Some(guard(&root, args.force)?)
     };
     let plan = plan_upgrade(&old, &new, &project)?;
 
@@ -167,7 +168,9 @@ fn print_undo(worktree: &Worktree, beyond: &[(String, &str)], reports: &[Report]
     match worktree {
         Worktree::Outside(_) => return,
         Worktree::Clean => {
-            eprintln!("to undo it: `git checkout -- . && git clean -fd` (your work tree was clean)")
+            eprintln!(
+                "to undo it: `git checkout -- . && git clean -fd` (your work tree was clean)"
+            );
         }
         Worktree::Dirty(_) => eprintln!(
             "note: the project had uncommitted changes (--force): git cannot tell the \

@@ -57,10 +57,10 @@ fn lookup(name: &str) -> Option<Account> {
         let mut found: *mut libc::passwd = std::ptr::null_mut();
         let rc = libc::getpwnam_r(
             c_name.as_ptr(),
-            &mut pwd,
+            &raw mut pwd,
             buf.as_mut_ptr(),
             buf.len(),
-            &mut found,
+            &raw mut found,
         );
         if rc != 0 || found.is_null() {
             return None;

@@ -48,7 +48,7 @@ pub fn watch(starter: &Starter, layout: &Layout, mut started: Vec<Started>) -> R
             };
             let mut gone = started.remove(i);
             gone.drain();
-            let Some(record) = on_exit(layout, &gone, &status)? else {
+            let Some(record) = on_exit(layout, &gone, status)? else {
                 say!("{}: stopped (paxx-compose down)", gone.name);
                 start::stop_started(layout, &mut gone);
                 continue;
@@ -116,7 +116,7 @@ pub fn watch(starter: &Starter, layout: &Layout, mut started: Vec<Started>) -> R
 /// A watched service exited: None when `down` asked for it (its pid file is gone, or
 /// names another process that a later `up` started); otherwise its policy's decision,
 /// recorded, said and noted in its log.
-fn on_exit(layout: &Layout, gone: &Started, status: &ExitStatus) -> Result<Option<ExitRecord>> {
+fn on_exit(layout: &Layout, gone: &Started, status: ExitStatus) -> Result<Option<ExitRecord>> {
     let lock = layout.run_lock()?;
     let pid_file = layout.pid_file(&gone.name);
     if state::read(&pid_file).is_none_or(|r| r.pid != gone.pid) {
@@ -134,7 +134,7 @@ fn on_exit(layout: &Layout, gone: &Started, status: &ExitStatus) -> Result<Optio
     record_exit(
         layout,
         &gone.service,
-        Some(status),
+        Some(&status),
         "",
         ran.as_secs_f64(),
         restarts,

@@ -266,7 +266,7 @@ fn replan_env(
         for feature in enabled {
             let mut entries =
                 env_entries(catalog, &state.template, enabled, &state.ports, feature)?;
-            for (key, _) in entries.iter_mut() {
+            for (key, _) in &mut entries {
                 for (from, to) in renames {
                     if key == from {
                         *key = to.clone();

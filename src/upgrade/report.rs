@@ -90,7 +90,7 @@ pub fn open_conflicts(
     for path in recorded {
         match files.read(path)? {
             Some(bytes) if merge::has_markers(&String::from_utf8_lossy(&bytes)) => {
-                open.push(path.clone())
+                open.push(path.clone());
             }
             _ => resolved.push(path.clone()),
         }

@@ -92,7 +92,9 @@ def main() -> int:
         python = str(env / "bin" / "python")
         run(["uv", "pip", "install", "--quiet", "--python", python, *reqs])
         dist = Path(tmp) / "dist"
-        run(["uv", "build", "--wheel", "--no-build-isolation", "--python", python, "--out-dir", str(dist), str(project)])
+        run(
+            ["uv", "build", "--wheel", "--no-build-isolation", "--python", python, "--out-dir", str(dist), str(project)]
+        )
         wheels = sorted(dist.glob("*.whl"))
         if len(wheels) != 1:
             raise SystemExit(f"expected one wheel, got {[w.name for w in wheels]}")

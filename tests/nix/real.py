@@ -142,7 +142,9 @@ class Real:
 
     def paxx_checks(self, paxx: Path) -> None:
         f = f"git+file://{paxx}"
-        pick = "d: { doCheck = d.doCheck; inputs = map (p: p.pname or p.name) d.nativeCheckInputs; skip = d.checkFlags; }"
+        pick = (
+            "d: { doCheck = d.doCheck; inputs = map (p: p.pname or p.name) d.nativeCheckInputs; skip = d.checkFlags; }"
+        )
         want_linux = {"doCheck": True, "inputs": ["python3", "postgresql_16", "git", "procps", "lsof"], "skip": []}
         want_darwin = {"doCheck": True, "inputs": ["python3", "postgresql_16", "git"],
                        "skip": ["--skip=an_unwritable_folder_fails_before_any_write"]}  # fmt: skip
@@ -230,18 +232,18 @@ class Real:
             {s: ["default", "image", "venv"] if s.endswith("linux") else ["default", "venv"] for s in SYSTEMS},
         )
 
-    def shells(
-        self, flake: str, features: list[str], standin: Path, extra: tuple[str, str] | None, label: str
-    ) -> None:
+    def shells(self, flake: str, features: list[str], standin: Path, extra: tuple[str, str] | None, label: str) -> None:
         """Each dev shell's packages, as derivations, against the pinned (stand-in) nixpkgs'
         packages paxx-compose resolves for that feature set (then `extra`'s)."""
-        got = eval_json(flake, "devShells.x86_64-linux", "ds: builtins.mapAttrs (_: d: map (p: p.outPath) d.passthru.packages) ds")
+        got = eval_json(
+            flake, "devShells.x86_64-linux", "ds: builtins.mapAttrs (_: d: map (p: p.outPath) d.passthru.packages) ds"
+        )
 
         def want(names: list[str]) -> list[str]:
             paths = eval_json(
                 f"path:{standin}",
                 "legacyPackages.x86_64-linux",
-                f"pkgs: map (n: (pkgs.lib.getAttrFromPath (pkgs.lib.splitString \".\" n) pkgs).outPath) "
+                f'pkgs: map (n: (pkgs.lib.getAttrFromPath (pkgs.lib.splitString "." n) pkgs).outPath) '
                 f"(builtins.fromJSON ''{json.dumps(names)}'')",
             )
             return paths + ([eval_json(*extra)] if extra else [])

@@ -95,7 +95,10 @@ def commit_all(cwd: Path, message: str = "snapshot") -> None:
 
 def copy_checkout(repo: Path, dest: Path) -> None:
     """What git tracks and would track (not ignored), as a flake of its own sees it."""
-    out = sh(["git", "-c", f"safe.directory={repo}", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=repo)
+    out = sh(
+        ["git", "-c", f"safe.directory={repo}", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=repo,
+    )
     for rel in filter(None, out.stdout.split("\0")):
         src = repo / rel
         if src.exists() or src.is_symlink():
@@ -116,7 +119,10 @@ def locked_runtime(project: Path, system: str, python_version: str) -> list[str]
     """`name-version` of what uv.lock installs on `system` without dev groups, the project
     included: uv's own reading of the lock (export), its markers evaluated by uv for that
     platform and Python (pip compile, every version pinned), independent of uv2nix."""
-    export = sh(["uv", "export", "--frozen", "--no-dev", "--no-hashes", "--no-header", "--no-annotate", "--no-emit-project"], cwd=project)
+    export = sh(
+        ["uv", "export", "--frozen", "--no-dev", "--no-hashes", "--no-header", "--no-annotate", "--no-emit-project"],
+        cwd=project,
+    )
     if export.returncode != 0:
         raise RuntimeError(f"uv export: {export.stderr.strip()}")
     pinned = project.parent / f"{project.name}-{system}.txt"

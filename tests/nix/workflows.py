@@ -26,7 +26,10 @@ CACHES = ("cachix/cachix-action", "magic-nix-cache", "actions/cache", "cache-nix
 
 
 def steps_text(job: dict) -> str:
-    return "\n".join(str(s.get("run", "")) + " " + str(s.get("uses", "")) + " " + str(s.get("with", "")) for s in job.get("steps", []))
+    return "\n".join(
+        str(s.get("run", "")) + " " + str(s.get("uses", "")) + " " + str(s.get("with", ""))
+        for s in job.get("steps", [])
+    )
 
 
 def needs(job: dict) -> list[str]:
@@ -48,18 +51,26 @@ def check(path: Path, label: str, yaml) -> int:
     jobs = yaml.safe_load(path.read_text())["jobs"]
     builds = {name: job for name, job in jobs.items() if "nix build .#image" in steps_text(job)}
     text = path.read_text()
-    result("nix build .#image --rebuild" not in text, "no `nix build .#image --rebuild` posing as a reproducibility proof",
-           "it rebuilds only the outermost derivation")  # fmt: skip
+    result(
+        "nix build .#image --rebuild" not in text,
+        "no `nix build .#image --rebuild` posing as a reproducibility proof",
+        "it rebuilds only the outermost derivation",
+    )
 
     matrix_builds = {
         n: j
         for n, j in builds.items()
-        if len(set(j.get("strategy", {}).get("matrix", {}).get("runner", []))) >= 2 and "matrix.runner" in str(j.get("runs-on"))
+        if len(set(j.get("strategy", {}).get("matrix", {}).get("runner", []))) >= 2
+        and "matrix.runner" in str(j.get("runs-on"))
     }
-    result(len(matrix_builds) == 1, "the image is built by one job over two different runners", f"jobs building it: {sorted(builds)}")
+    result(
+        len(matrix_builds) == 1,
+        "the image is built by one job over two different runners",
+        f"jobs building it: {sorted(builds)}",
+    )
     if len(matrix_builds) != 1:
         return failed
-    (build_name, build), = matrix_builds.items()
+    ((build_name, build),) = matrix_builds.items()
     body = steps_text(build)
     result(
         not any(c in body for c in CACHES) and "substituters" not in body,
@@ -72,7 +83,11 @@ def check(path: Path, label: str, yaml) -> int:
         "missing the --dry-run list or `nix-store --realise --check`",
     )
     compare = [n for n, j in jobs.items() if build_name in needs(j) and "diff " in steps_text(j)]
-    result(len(compare) == 1, "a job after both compares the two digests", f"jobs needing {build_name}: {[n for n, j in jobs.items() if build_name in needs(j)]}")
+    result(
+        len(compare) == 1,
+        "a job after both compares the two digests",
+        f"jobs needing {build_name}: {[n for n, j in jobs.items() if build_name in needs(j)]}",
+    )
     serve = [
         n
         for n, j in jobs.items()
@@ -81,7 +96,11 @@ def check(path: Path, label: str, yaml) -> int:
         and "docker load" in steps_text(j)
         and "/health/ready" in steps_text(j)
     ]
-    result(len(serve) == 1, "then the image runs against a PostgreSQL service container and serves /health/ready", "no such job")
+    result(
+        len(serve) == 1,
+        "then the image runs against a PostgreSQL service container and serves /health/ready",
+        "no such job",
+    )
     return failed
 
 
