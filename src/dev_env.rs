@@ -95,7 +95,9 @@ mod tests {
         let meta = fs::metadata(dir.path().join(FILE)).unwrap();
         assert_eq!(meta.permissions().mode() & 0o777, 0o600);
         let text = fs::read_to_string(dir.path().join(FILE)).unwrap();
-        assert!(text.lines().any(|l| l.starts_with("SECRET_KEY=") && l.len() == 75));
+        assert!(text
+            .lines()
+            .any(|l| l.starts_with("SECRET_KEY=") && l.len() == 75));
         let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(names.len(), 1, "a staging file was left behind");
     }

@@ -141,7 +141,10 @@ fn init_then_add_equals_new_with_features() {
     ws.run_in(&copied, &["add", "feature", "cache", "mail"])
         .ok();
     assert_eq!(
-        differences(&tree_without_env(&ws.project("made")), &tree_without_env(&copied)),
+        differences(
+            &tree_without_env(&ws.project("made")),
+            &tree_without_env(&copied)
+        ),
         Vec::<String>::new()
     );
     // Each has a development key of its own.
@@ -157,7 +160,10 @@ fn every_project_gets_its_own_development_key_in_a_git_ignored_env() {
     assert_ne!(one, two);
     // Not a file paxx tracks (no hash of it in paxx.toml), and the key is nowhere else.
     for (path, bytes) in tree_without_env(&ws.project("one")) {
-        assert!(!String::from_utf8_lossy(&bytes).contains(&one), "the key is in {path}");
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(&one),
+            "the key is in {path}"
+        );
     }
     let toml = fs::read_to_string(ws.project("one/paxx.toml")).unwrap();
     assert!(!toml.contains("\".env\""), "{toml}");

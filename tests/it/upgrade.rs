@@ -183,7 +183,11 @@ fn an_untouched_project_upgrades_to_exactly_what_new_generates() {
     let dir = old_project(&ws);
     let env = fs::read(dir.join(".env")).unwrap();
     paxx(&ws, &dir, NEW, &["upgrade"]).ok();
-    assert_eq!(fs::read(dir.join(".env")).unwrap(), env, "upgrade touched .env");
+    assert_eq!(
+        fs::read(dir.join(".env")).unwrap(),
+        env,
+        "upgrade touched .env"
+    );
     let args = [
         "new",
         "fresh",
@@ -196,7 +200,10 @@ fn an_untouched_project_upgrades_to_exactly_what_new_generates() {
     ];
     paxx(&ws, ws.path(), NEW, &args).ok();
     assert_eq!(
-        differences(&tree_without_env(&dir), &tree_without_env(&ws.project("fresh"))),
+        differences(
+            &tree_without_env(&dir),
+            &tree_without_env(&ws.project("fresh"))
+        ),
         Vec::<String>::new()
     );
     assert_eq!(folders(&dir), folders(&ws.project("fresh")));
