@@ -12,6 +12,7 @@ mod hash;
 mod manifest;
 mod paths;
 mod plan;
+mod project;
 mod render;
 mod resolve;
 mod services;

@@ -7,19 +7,23 @@ use anyhow::{bail, Result};
 
 use crate::cli::ChangeArgs;
 use crate::plan::{plan_features, Project, Request};
+use crate::project;
 
 pub fn run(cwd: &Path, args: ChangeArgs, add: bool) -> Result<ExitCode> {
     let names = args.feature_names();
     if names.is_empty() {
         bail!("name at least one feature, e.g. `paxx-compose add feature redis`");
     }
-    let root = super::project_root(cwd)?;
-    let current = super::load_catalog()?;
-    let files = super::disk(&root);
+    let root = project::root(cwd)?;
+    let current = project::load_catalog()?;
+    let files = project::disk(&root);
     let project = Project::load(&files)?;
     let (open, _) = crate::upgrade::open_conflicts(&project.state.conflicts, &files)?;
     crate::upgrade::refuse_open(&open)?;
-    let catalog = super::catalog_for(current, &project)?;
+    let (catalog, note) = project::catalog_for(current, &project)?;
+    if let Some(note) = note {
+        eprintln!("{note}");
+    }
     let request = if add {
         Request::Add(names.clone())
     } else {

@@ -16,6 +16,7 @@ use clap::{Command, CommandFactory};
 use clap_complete::Shell;
 
 use crate::cli::{Cli, CompletionsArgs};
+use crate::project;
 
 const BIN: &str = "paxx-compose";
 
@@ -26,7 +27,7 @@ struct Feature {
 }
 
 pub fn run(args: CompletionsArgs) -> Result<ExitCode> {
-    let catalog = super::load_catalog()?;
+    let catalog = project::load_catalog()?;
     // clap (without its `string` feature) takes `'static` names; this process prints one
     // script and exits, so leaking a few short strings costs nothing.
     let features: Vec<Feature> = catalog

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::cli::DoctorArgs;
 use crate::plan::Project;
 use crate::services::{self, account, binary, ready, Loaded};
+use crate::project;
 
 mod lock;
 mod python;
@@ -248,9 +249,21 @@ fn check_services(loaded: &Loaded, report: &mut Report) -> Result<()> {
 }
 
 fn check_files(loaded: &Loaded, report: &mut Report) -> Result<()> {
-    let files = crate::commands::disk(&loaded.root);
+    let files = crate::project::disk(&loaded.root);
     let project = Project::load(&files)?;
-    let (modified, missing) = super::status::drift(&loaded.catalog, &project, &files)?;
+    let Some(drift) = project::drift(&loaded.catalog, &project)? else {
+        report.add(
+            "files",
+            Level::Info,
+            format!(
+                "generated files not compared: this paxx-compose has no catalog of paxx {}",
+                project.state.paxx_version
+            ),
+            vec![],
+        );
+        return Ok(());
+    };
+    let (modified, missing) = (drift.modified, drift.missing);
     if !modified.is_empty() {
         report.add(
             "files",

@@ -7,6 +7,7 @@ use anyhow::{bail, Result};
 
 use crate::editors::paxx_toml;
 use crate::plan::{plan_rename, Project};
+use crate::project;
 
 /// `nix build` reads uv.lock through the project's flake, which in git sees only tracked
 /// files (`paxx-compose doctor` checks both).
@@ -24,13 +25,13 @@ pub fn run(cwd: &Path, args: crate::cli::InitArgs) -> Result<ExitCode> {
             paxx_toml::FILE
         );
     }
-    let catalog = super::load_catalog()?;
-    let files = super::disk(cwd);
+    let catalog = project::load_catalog()?;
+    let files = project::disk(cwd);
     let project = Project::load(&files)?;
     let template = catalog.template(&project.state.template)?;
     let name = match args.name {
         Some(name) => name,
-        None => super::new::name_from_dir(cwd)?,
+        None => project::name_from_dir(cwd)?,
     };
     let plan = plan_rename(&project, template, &name)?;
     super::finish(

@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::cli::ListArgs;
 use crate::plan::Project;
 use crate::resolve::enabled_features;
+use crate::project;
 
 #[derive(Serialize)]
 struct Entry<'a> {
@@ -25,9 +26,9 @@ struct Entry<'a> {
 }
 
 pub fn run(cwd: &Path, args: ListArgs) -> Result<ExitCode> {
-    let catalog = super::load_catalog()?;
-    let root = super::find_project(cwd);
-    let files = root.as_deref().map(super::disk);
+    let catalog = project::load_catalog()?;
+    let root = project::find(cwd);
+    let files = root.as_deref().map(project::disk);
     let project = match &files {
         Some(files) => Some(Project::load(files)?),
         None => None,

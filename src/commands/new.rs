@@ -2,13 +2,14 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 
 use crate::cli::NewArgs;
 use crate::plan::{check_project_name, generate_tree, Answers, Change, Plan};
+use crate::project;
 
 pub fn run(cwd: &Path, args: NewArgs) -> Result<ExitCode> {
     let target = cwd.join(&args.dir);
@@ -27,10 +28,10 @@ pub fn run(cwd: &Path, args: NewArgs) -> Result<ExitCode> {
     }
     let name = match &args.name {
         Some(name) => name.clone(),
-        None => name_from_dir(&target)?,
+        None => project::name_from_dir(&target)?,
     };
     check_project_name(&name)?;
-    let catalog = super::load_catalog()?;
+    let catalog = project::load_catalog()?;
     let (tree, notes) = generate_tree(
         &catalog,
         &Answers {
@@ -54,7 +55,7 @@ pub fn run(cwd: &Path, args: NewArgs) -> Result<ExitCode> {
     if args.dry_run {
         return super::finish(&target, &plan, true, "").map(|()| ExitCode::SUCCESS);
     }
-    write_tree(&target, &plan)?;
+    crate::apply::write_project(&target, &plan.changes)?;
     for note in &plan.notes {
         eprintln!("{note}");
     }
@@ -75,67 +76,4 @@ pub fn run(cwd: &Path, args: NewArgs) -> Result<ExitCode> {
     );
     eprintln!("{}", super::init::NIX_BUILD_NEEDS_NEW);
     Ok(ExitCode::SUCCESS)
-}
-
-/// Writes the whole tree into a fresh folder beside `target`, then renames it into
-/// place: a failure leaves no half-made project behind.
-fn write_tree(target: &Path, plan: &Plan) -> Result<()> {
-    let parent = target
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let leaf = target
-        .file_name()
-        .context("the new project's folder needs a name")?;
-    let staging: PathBuf = parent.join(format!(
-        ".{}.paxx-new-{}",
-        leaf.to_string_lossy(),
-        std::process::id()
-    ));
-    // `new a/b` with no `a/` yet makes `a/`, as `mkdir -p` would; a failure takes it away.
-    let missing: Vec<PathBuf> = parent
-        .ancestors()
-        .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
-        .map(Path::to_path_buf)
-        .collect();
-    let result = (|| -> Result<()> {
-        fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create folder `{}`", parent.display()))?;
-        fs::create_dir(&staging)
-            .with_context(|| format!("cannot create a folder in `{}`", parent.display()))?;
-        crate::apply::write_fresh(&staging, &plan.changes)?;
-        if target.exists() {
-            fs::remove_dir(target)
-                .with_context(|| format!("cannot replace `{}`", target.display()))?;
-        }
-        fs::rename(&staging, target)
-            .with_context(|| format!("cannot create `{}`", target.display()))
-    })();
-    if result.is_err() {
-        let _ = fs::remove_dir_all(&staging);
-        for dir in &missing {
-            let _ = fs::remove_dir(dir);
-        }
-    }
-    result
-}
-
-/// A project name from a folder's name (`shop_api/` → `shop_api`).
-pub fn name_from_dir(dir: &Path) -> Result<String> {
-    let absolute = if dir.is_absolute() {
-        dir.to_path_buf()
-    } else {
-        std::env::current_dir()?.join(dir)
-    };
-    let leaf = absolute
-        .components()
-        .rev()
-        .find_map(|c| match c {
-            std::path::Component::Normal(n) => Some(n.to_string_lossy().into_owned()),
-            _ => None,
-        })
-        .unwrap_or_default();
-    check_project_name(&leaf)
-        .with_context(|| "the folder's name cannot be the project's name; pass --name")?;
-    Ok(leaf)
 }

@@ -5,9 +5,10 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use crate::cli::ShowArgs;
+use crate::project;
 
 pub fn run(args: ShowArgs) -> Result<ExitCode> {
-    let catalog = super::load_catalog()?;
+    let catalog = project::load_catalog()?;
     let module = catalog.module(&args.name)?;
     let m = &module.manifest;
     let list = |items: &[String]| {

@@ -8,10 +8,10 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use super::Standing;
+use crate::project::{self, Standing};
 use crate::catalog::Catalog;
 use crate::cli::StatusArgs;
-use crate::plan::{self, Drift, Project, ProjectFiles};
+use crate::plan::{Drift, Project};
 use crate::resolve::{enabled_features, resolve, ResolvedService};
 use crate::services::{self, stop::Runtime};
 
@@ -47,18 +47,18 @@ struct ServiceStatus {
 }
 
 pub fn run(cwd: &Path, args: StatusArgs) -> Result<ExitCode> {
-    let root = super::project_root(cwd)?;
-    let catalog = super::load_catalog()?;
-    let files = super::disk(&root);
+    let root = project::root(cwd)?;
+    let catalog = project::load_catalog()?;
+    let files = project::disk(&root);
     let project = Project::load(&files)?;
     let recorded = project.state.paxx_version.clone();
-    let standing = super::standing(&recorded, &catalog.version);
+    let standing = project::standing(&recorded, &catalog.version);
     // Drift is measured against what paxx generated: the catalog of the project's own
     // version. `None` when this paxx-compose does not know that version.
-    let drift = with_own_catalog(&catalog, &recorded, |own| plan::drift(own, &project))?;
+    let drift = project::drift(&catalog, &project)?;
     let mut status =
         gather(&catalog, &project, drift.as_ref(), &root).with_context(|| match standing {
-            Standing::Newer => super::newer_project(&recorded, &catalog.version),
+            Standing::Newer => project::newer_project(&recorded, &catalog.version),
             _ => format!("cannot read the state of this paxx {recorded} project"),
         })?;
     let canonical = root
@@ -136,7 +136,7 @@ fn print_version(recorded: &str, current: &str, standing: Standing, known: bool)
             "upgrade:  this paxx-compose carries paxx {current} but no catalog of paxx \
              {recorded}, so it cannot upgrade this project (`paxx-compose upgrade` says what can)"
         ),
-        Standing::Newer => println!("version:  {}", super::newer_project(recorded, current)),
+        Standing::Newer => println!("version:  {}", project::newer_project(recorded, current)),
     }
 }
 
@@ -198,38 +198,4 @@ fn gather(
             .collect(),
         env: resolved.env,
     })
-}
-
-/// Runs `f` with the catalog of paxx `version`: the current one, or an older one from the
-/// history; `None` when this paxx-compose does not know it. (A history that does not load
-/// only costs what `f` computes: status still answers.)
-fn with_own_catalog<T>(
-    current: &Catalog,
-    version: &str,
-    f: impl FnOnce(&Catalog) -> Result<T>,
-) -> Result<Option<T>> {
-    match super::standing(version, &current.version) {
-        Standing::Current => f(current).map(Some),
-        Standing::Newer => Ok(None),
-        Standing::Older => match super::catalog_at(version).unwrap_or(None) {
-            Some(own) => f(&own).map(Some),
-            None => Ok(None),
-        },
-    }
-}
-
-/// Generated files the user changed, and those they deleted (`doctor` says the same):
-/// against the catalog of the project's own version, or `current` when this paxx-compose
-/// does not know it. (`project` reads the project's files itself.)
-pub fn drift(
-    current: &Catalog,
-    project: &Project,
-    _files: &dyn ProjectFiles,
-) -> Result<(Vec<String>, Vec<String>)> {
-    let version = &project.state.paxx_version;
-    let drift = match with_own_catalog(current, version, |own| plan::drift(own, project))? {
-        Some(drift) => drift,
-        None => plan::drift(current, project)?,
-    };
-    Ok((drift.modified, drift.missing))
 }

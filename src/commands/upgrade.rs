@@ -7,11 +7,11 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 
-use super::Standing;
+use crate::project::{self, Standing};
 use crate::apply;
-use crate::catalog::{extra_modules_dir, history, Catalog};
+use crate::catalog::history;
 use crate::cli::UpgradeArgs;
 use crate::diff;
 use crate::editors::paxx_toml::{self, PaxxTomlMut};
@@ -23,21 +23,19 @@ mod git;
 use git::Worktree;
 
 pub fn run(cwd: &Path, args: UpgradeArgs) -> Result<ExitCode> {
-    let root = super::project_root(cwd)?;
-    let new = super::load_catalog()?;
-    let files = super::disk(&root);
+    let root = project::root(cwd)?;
+    let new = project::load_catalog()?;
+    let files = project::disk(&root);
     let project = Project::load(&files)?;
     let from = project.state.paxx_version.clone();
     let (open, resolved) = open_conflicts(&project.state.conflicts, &files)?;
-    match super::standing(&from, &new.version) {
+    match project::standing(&from, &new.version) {
         Standing::Current => return tidy(&root, &project, (&open, &resolved), &args),
-        Standing::Newer => bail!("{}", super::newer_project(&from, &new.version)),
+        Standing::Newer => bail!("{}", project::newer_project(&from, &new.version)),
         Standing::Older => {}
     }
     refuse_open(&open)?;
-    let old_files = history::find(&from)?.ok_or_else(|| unknown_version(&from, &new.version))?;
-    let old = Catalog::parse(&old_files, extra_modules_dir().as_deref())
-        .with_context(|| format!("cannot load the paxx {from} catalog from the history"))?;
+    let old = project::catalog_at(&from)?.ok_or_else(|| unknown_version(&from, &new.version))?;
     let worktree = match args.dry_run {
         true => None,
         false => Some(guard(&root, args.force)?),

@@ -47,12 +47,12 @@ impl Loaded {
 }
 
 pub fn load(cwd: &Path) -> Result<Loaded> {
-    let root = crate::commands::project_root(cwd)?;
+    let root = crate::project::root(cwd)?;
     let root = root
         .canonicalize()
         .with_context(|| format!("cannot resolve `{}`", root.display()))?;
-    let catalog = crate::commands::load_catalog()?;
-    let files = crate::commands::disk(&root);
+    let catalog = crate::project::load_catalog()?;
+    let files = crate::project::disk(&root);
     let state = Project::load(&files)?.state;
     let (enabled, _) = enabled_features(&catalog, &state.template, &state.features)?;
     let resolve_here = |states: &BTreeMap<String, String>| {
