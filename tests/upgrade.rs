@@ -270,7 +270,12 @@ fn doctor_does_not_compare_a_project_whose_catalog_it_lacks() {
     let dir = old_project(&ws);
     // A version the fixture history does not hold: comparing with 0.10.0's files would
     // call every file paxx changed since "changed by you".
-    edit(&dir, "paxx.toml", "paxx-version = \"0.9.0\"", "paxx-version = \"0.8.0\"");
+    edit(
+        &dir,
+        "paxx.toml",
+        "paxx-version = \"0.9.0\"",
+        "paxx-version = \"0.8.0\"",
+    );
     let run = paxx(&ws, &dir, NEW, &["doctor", "--json"]);
     assert!(
         !run.stdout.contains("changed by you") && run.stdout.contains("not compared"),

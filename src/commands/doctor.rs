@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use crate::cli::DoctorArgs;
 use crate::plan::Project;
-use crate::services::{self, account, binary, ready, Loaded};
 use crate::project;
+use crate::services::{self, account, binary, ready, Loaded};
 
 mod lock;
 mod python;

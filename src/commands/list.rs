@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use crate::cli::ListArgs;
 use crate::plan::Project;
-use crate::resolve::enabled_features;
 use crate::project;
+use crate::resolve::enabled_features;
 
 #[derive(Serialize)]
 struct Entry<'a> {

@@ -8,10 +8,10 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use crate::project::{self, Standing};
 use crate::catalog::Catalog;
 use crate::cli::StatusArgs;
 use crate::plan::{Drift, Project};
+use crate::project::{self, Standing};
 use crate::resolve::{enabled_features, resolve, ResolvedService};
 use crate::services::{self, stop::Runtime};
 

@@ -9,13 +9,13 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Result};
 
-use crate::project::{self, Standing};
 use crate::apply;
 use crate::catalog::history;
 use crate::cli::UpgradeArgs;
 use crate::diff;
 use crate::editors::paxx_toml::{self, PaxxTomlMut};
 use crate::plan::{Change, Project};
+use crate::project::{self, Standing};
 use crate::upgrade::{open_conflicts, plan_upgrade, quoted, refuse_open, Outcome, Report, Upgrade};
 
 mod git;

@@ -8,8 +8,9 @@ use std::time::Duration;
 use anyhow::{bail, Result};
 
 use crate::catalog::suggestion;
+use crate::manifest::defaults;
 use crate::manifest::StopSignal;
-use crate::resolve::{ResolvedService, DEFAULT_STOP_TIMEOUT};
+use crate::resolve::ResolvedService;
 use crate::services::exits::{self, Next};
 use crate::services::output::say;
 use crate::services::state::{self, Layout, PidRecord, Recorded};
@@ -70,7 +71,7 @@ pub fn down(loaded: &Loaded, names: &[String], clean: bool) -> Result<ExitCode> 
             Recorded::Running(r) => {
                 let (signal, timeout) = known
                     .get(name.as_str())
-                    .map_or((StopSignal::Term, DEFAULT_STOP_TIMEOUT), |s| {
+                    .map_or((StopSignal::Term, defaults::STOP_TIMEOUT), |s| {
                         (s.stop_signal, s.stop_timeout)
                     });
                 let killed =

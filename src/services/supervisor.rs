@@ -35,11 +35,8 @@ pub fn up(loaded: &Loaded, names: &[String], mode: Mode) -> Result<ExitCode> {
     layout.prepare()?;
     let lock = layout.lock()?;
     let selected = super::select(&loaded.resolved.services, names)?;
-    for note in &loaded.fallback_notes {
-        if selected
-            .iter()
-            .any(|s| note.starts_with(&format!("{}:", s.name)))
-        {
+    for note in &loaded.fallbacks {
+        if selected.iter().any(|s| s.name == note.service) {
             say!("{note}");
         }
     }
