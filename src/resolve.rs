@@ -139,44 +139,11 @@ pub fn resolve_with_states(
     root: &str,
     states: &BTreeMap<String, String>,
 ) -> Result<Resolved> {
-    let template_manifest = &catalog.template(template)?.manifest;
-    let mut sources = vec![(
-        format!("template `{template}`"),
-        &template_manifest.nix.packages,
-        &template_manifest.services,
-        &template_manifest.env,
-    )];
-    for name in enabled {
-        let m = &catalog.module(name)?.manifest;
-        sources.push((
-            format!("feature `{name}`"),
-            &m.nix.packages,
-            &m.services,
-            &m.env,
-        ));
-    }
-
-    let mut packages: Vec<String> = Vec::new();
-    let mut specs: Vec<&ServiceSpec> = Vec::new();
-    let mut raw_env: Vec<(&String, &String)> = Vec::new();
-    for (origin, pkgs, services, env) in &sources {
-        for p in pkgs.iter() {
-            if !packages.contains(p) {
-                packages.push(p.clone());
-            }
-        }
-        for s in services.iter() {
-            if specs.iter().any(|o| o.name == s.name) {
-                bail!(
-                    "{origin} declares service `{}`, which another enabled feature declares too",
-                    s.name
-                );
-            }
-            specs.push(s);
-        }
-        raw_env.extend(env.iter());
-    }
-
+    let Gathered {
+        packages,
+        specs,
+        raw_env,
+    } = gather(catalog, template, enabled)?;
     let port_of: BTreeMap<&str, Option<u16>> = specs
         .iter()
         .map(|s| (s.name.as_str(), ports.get(&s.name).copied().or(s.port)))
@@ -210,6 +177,57 @@ pub fn resolve_with_states(
         services,
         env,
     })
+}
+
+/// What the template and the enabled features declare, before placeholders are filled.
+struct Gathered<'a> {
+    packages: Vec<String>,
+    specs: Vec<&'a ServiceSpec>,
+    raw_env: Vec<(&'a String, &'a String)>,
+}
+
+/// Packages (each once), services (each name once: a second is an error naming who
+/// declares it) and settings, template first, then the features in order.
+fn gather<'a>(catalog: &'a Catalog, template: &str, enabled: &[String]) -> Result<Gathered<'a>> {
+    let template_manifest = &catalog.template(template)?.manifest;
+    let mut sources = vec![(
+        format!("template `{template}`"),
+        &template_manifest.nix.packages,
+        &template_manifest.services,
+        &template_manifest.env,
+    )];
+    for name in enabled {
+        let m = &catalog.module(name)?.manifest;
+        sources.push((
+            format!("feature `{name}`"),
+            &m.nix.packages,
+            &m.services,
+            &m.env,
+        ));
+    }
+    let mut out = Gathered {
+        packages: Vec::new(),
+        specs: Vec::new(),
+        raw_env: Vec::new(),
+    };
+    for (origin, pkgs, services, env) in sources {
+        for p in pkgs {
+            if !out.packages.contains(p) {
+                out.packages.push(p.clone());
+            }
+        }
+        for s in services {
+            if out.specs.iter().any(|o| o.name == s.name) {
+                bail!(
+                    "{origin} declares service `{}`, which another enabled feature declares too",
+                    s.name
+                );
+            }
+            out.specs.push(s);
+        }
+        out.raw_env.extend(env.iter());
+    }
+    Ok(out)
 }
 
 pub fn state_dir(root: &str, service: &str) -> String {
