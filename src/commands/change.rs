@@ -1,16 +1,17 @@
 //! `add` and `remove`.
 
 use std::path::Path;
-use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 
-use crate::cli::ChangeArgs;
 use crate::plan::{plan_features, Project, Request};
+use crate::printer::{note, ExitStatus};
 use crate::project;
+use crate::request::{Action, Change};
 
-pub fn run(cwd: &Path, args: ChangeArgs, add: bool) -> Result<ExitCode> {
-    let names = args.feature_names();
+pub fn run(cwd: &Path, args: Change) -> Result<ExitStatus> {
+    let add = args.action == Action::Add;
+    let names = args.names;
     if names.is_empty() {
         bail!("name at least one feature, e.g. `paxx-compose add feature redis`");
     }
@@ -22,7 +23,7 @@ pub fn run(cwd: &Path, args: ChangeArgs, add: bool) -> Result<ExitCode> {
     crate::upgrade::refuse_open(&open)?;
     let (catalog, note) = project::catalog_for(current, &project)?;
     if let Some(note) = note {
-        eprintln!("{note}");
+        note!("{note}");
     }
     let request = if add {
         Request::Add(names.clone())
@@ -36,5 +37,5 @@ pub fn run(cwd: &Path, args: ChangeArgs, add: bool) -> Result<ExitCode> {
         names.join(", ")
     );
     super::finish(&root, &plan, args.dry_run, &done)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }

@@ -1,12 +1,12 @@
 //! `init`: name a folder that `nix flake init -t` copied from a template.
 
 use std::path::Path;
-use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 
 use crate::editors::paxx_toml;
 use crate::plan::{plan_rename, Project};
+use crate::printer::{note, ExitStatus};
 use crate::project;
 
 /// `nix build` reads uv.lock through the project's flake, which in git sees only tracked
@@ -16,7 +16,7 @@ pub const NIX_BUILD_NEEDS: &str =
 pub const NIX_BUILD_NEEDS_NEW: &str = "before `nix build`: git init && git add -A, then \
      uv lock && git add uv.lock (a flake sees only the files git tracks)";
 
-pub fn run(cwd: &Path, args: crate::cli::InitArgs) -> Result<ExitCode> {
+pub fn run(cwd: &Path, args: crate::request::Init) -> Result<ExitStatus> {
     if !cwd.join(paxx_toml::FILE).is_file() {
         bail!(
             "`{}` has no {}: run `nix flake init -t github:paxx-dev/paxx#fastapi` in it first, \
@@ -41,7 +41,7 @@ pub fn run(cwd: &Path, args: crate::cli::InitArgs) -> Result<ExitCode> {
         &format!("named the project `{name}`"),
     )?;
     if !args.dry_run {
-        eprintln!("{NIX_BUILD_NEEDS}");
+        note!("{NIX_BUILD_NEEDS}");
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }

@@ -1,13 +1,12 @@
 //! `list`: the modules for this project's template (all of them outside a project).
 
 use std::path::Path;
-use std::process::ExitCode;
 
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::cli::ListArgs;
 use crate::plan::Project;
+use crate::printer::{self, note, out, ExitStatus};
 use crate::project;
 use crate::resolve::enabled_features;
 
@@ -25,7 +24,7 @@ struct Entry<'a> {
     explicit: bool,
 }
 
-pub fn run(cwd: &Path, args: ListArgs) -> Result<ExitCode> {
+pub fn run(cwd: &Path, json: bool) -> Result<ExitStatus> {
     let catalog = project::load_catalog()?;
     let root = project::find(cwd);
     let files = root.as_deref().map(project::disk);
@@ -62,12 +61,12 @@ pub fn run(cwd: &Path, args: ListArgs) -> Result<ExitCode> {
             }
         })
         .collect();
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&entries)?);
-        return Ok(ExitCode::SUCCESS);
+    if json {
+        printer::json(&entries)?;
+        return Ok(ExitStatus::Success);
     }
     if entries.is_empty() {
-        eprintln!(
+        note!(
             "no modules{}",
             template
                 .map(|t| format!(" fit template `{t}`"))
@@ -81,10 +80,10 @@ pub fn run(cwd: &Path, args: ListArgs) -> Result<ExitCode> {
             (true, false) => "+",
             _ => " ",
         };
-        println!("{mark} {:width$}  {}", e.name, e.summary);
+        out!("{mark} {:width$}  {}", e.name, e.summary);
     }
     if project.is_some() && !entries.is_empty() {
-        eprintln!("(* enabled, + enabled because another feature requires it)");
+        note!("(* enabled, + enabled because another feature requires it)");
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }

@@ -3,15 +3,15 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
-use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 
-use crate::cli::NewArgs;
 use crate::plan::{check_project_name, generate_tree, Answers, Change, Plan};
+use crate::printer::{note, ExitStatus};
 use crate::project;
+use crate::request::New;
 
-pub fn run(cwd: &Path, args: NewArgs) -> Result<ExitCode> {
+pub fn run(cwd: &Path, args: New) -> Result<ExitStatus> {
     let target = cwd.join(&args.dir);
     if target.exists() {
         let empty = target.is_dir()
@@ -53,13 +53,13 @@ pub fn run(cwd: &Path, args: NewArgs) -> Result<ExitCode> {
         notes,
     };
     if args.dry_run {
-        return super::finish(&target, &plan, true, "").map(|()| ExitCode::SUCCESS);
+        return super::finish(&target, &plan, true, "").map(|()| ExitStatus::Success);
     }
     crate::apply::write_project(&target, &plan.changes)?;
     for note in &plan.notes {
-        eprintln!("{note}");
+        note!("{note}");
     }
-    eprintln!(
+    note!(
         "created `{}` ({} files) from template `{}`{}",
         args.dir.display(),
         plan.changes.len(),
@@ -70,10 +70,10 @@ pub fn run(cwd: &Path, args: NewArgs) -> Result<ExitCode> {
             format!(" with {}", args.features.join(", "))
         }
     );
-    eprintln!(
+    note!(
         "next: cd {} && nix develop (or: paxx-compose up)",
         args.dir.display()
     );
-    eprintln!("{}", super::init::NIX_BUILD_NEEDS_NEW);
-    Ok(ExitCode::SUCCESS)
+    note!("{}", super::init::NIX_BUILD_NEEDS_NEW);
+    Ok(ExitStatus::Success)
 }
