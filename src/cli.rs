@@ -1,9 +1,12 @@
-//! Command-line interface. clap stays here: each command turns its arguments into a
-//! plain request for `commands::*`.
+//! Command-line interface. clap stays here: the parsed arguments become a plain
+//! `request::Invocation` once (`From<Cli>`), which is all `commands::*` see. (`completions`
+//! and `man` describe this interface itself, so they read it through [`command`].)
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+
+use crate::request;
 
 /// Compose feature modules into a Nix-flake web service project, without losing your work.
 #[derive(Debug, Parser)]
@@ -12,6 +15,10 @@ pub struct Cli {
     /// Run as if started in DIR.
     #[arg(short = 'C', id = "chdir", global = true, value_name = "DIR")]
     pub chdir: Option<PathBuf>,
+
+    /// Say only what was asked for (stdout), warnings and errors: no progress or notes.
+    #[arg(short = 'q', long, global = true)]
+    pub quiet: bool,
 
     #[command(subcommand)]
     pub command: Command,
@@ -107,23 +114,6 @@ pub struct ChangeArgs {
     /// Overwrite or delete generated files even if you changed them.
     #[arg(long)]
     pub force: bool,
-}
-
-impl ChangeArgs {
-    /// The names, without the optional leading `feature`/`features` word.
-    pub fn feature_names(&self) -> Vec<String> {
-        let skip = matches!(
-            self.names.first().map(String::as_str),
-            Some("feature" | "features")
-        );
-        self.names
-            .iter()
-            .skip(usize::from(skip))
-            .flat_map(|n| n.split(','))
-            .filter(|n| !n.is_empty())
-            .map(str::to_string)
-            .collect()
-    }
 }
 
 #[derive(Debug, Args)]
@@ -223,4 +213,85 @@ pub struct ManArgs {
     /// instead of printing the main page.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+}
+
+/// The clap description of this interface, for completions and the man page.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
+/// The names, without the optional leading `feature`/`features` word.
+fn feature_names(names: &[String]) -> Vec<String> {
+    let skip = matches!(
+        names.first().map(String::as_str),
+        Some("feature" | "features")
+    );
+    names
+        .iter()
+        .skip(usize::from(skip))
+        .flat_map(|n| n.split(','))
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+impl From<Cli> for request::Invocation {
+    fn from(cli: Cli) -> Self {
+        use request::Command as R;
+        let change = |action, a: ChangeArgs| {
+            R::Change(request::Change {
+                action,
+                names: feature_names(&a.names),
+                dry_run: a.dry_run,
+                force: a.force,
+            })
+        };
+        let command = match cli.command {
+            Command::New(a) => R::New(request::New {
+                dir: a.dir,
+                template: a.template,
+                name: a.name,
+                features: a.features,
+                dry_run: a.dry_run,
+            }),
+            Command::Init(a) => R::Init(request::Init {
+                name: a.name,
+                dry_run: a.dry_run,
+            }),
+            Command::Add(a) => change(request::Action::Add, a),
+            Command::Remove(a) => change(request::Action::Remove, a),
+            Command::List(a) => R::List { json: a.json },
+            Command::Show(a) => R::Show { name: a.name },
+            Command::Status(a) => R::Status { json: a.json },
+            Command::Up(a) => R::Up(request::Up {
+                services: a.services,
+                mode: match (a.detach, a.background) {
+                    (true, _) => request::Mode::Detach,
+                    (_, true) => request::Mode::Background,
+                    _ => request::Mode::Foreground,
+                },
+            }),
+            Command::Down(a) => R::Down(request::Down {
+                services: a.services,
+                clean: a.clean,
+            }),
+            Command::Env(a) => R::Env { json: a.json },
+            Command::Doctor(a) => R::Doctor { json: a.json },
+            Command::Upgrade(a) => R::Upgrade(request::Upgrade {
+                dry_run: a.dry_run,
+                force: a.force,
+            }),
+            Command::Completions(a) => R::Completions { shell: a.shell },
+            Command::Man(a) => R::Man { dir: a.dir },
+            Command::SnapshotCatalog(a) => R::SnapshotCatalog(request::Snapshot {
+                from: a.from,
+                as_version: a.as_version,
+                out: a.out,
+            }),
+        };
+        request::Invocation {
+            chdir: cli.chdir,
+            command,
+        }
+    }
 }

@@ -156,8 +156,7 @@ pub fn plan_features(
         force,
         &mut notes,
     )?;
-    let [added_runtime, added_dev] =
-        edits::pyproject(catalog, project, &new_enabled, &mut changes)?;
+    let added = edits::pyproject(catalog, project, &new_enabled, &mut changes)?;
     let sets = (old_enabled.as_slice(), new_enabled.as_slice());
     edits::env_example(catalog, project, sets, &mut changes)?;
     edits::readme(catalog, template, project, sets, (&mut changes, &mut notes))?;
@@ -167,15 +166,8 @@ pub fn plan_features(
     // paxx.toml last.
     let mut doc = PaxxTomlMut::parse(&project.paxx_toml)?;
     doc.set_features(&explicit);
-    doc.set_modules(
-        &new_enabled
-            .iter()
-            .map(|n| (n.clone(), catalog.modules[n].manifest.module.version))
-            .collect(),
-    );
     generated.retain(|path, _| new_files.contains_key(path));
-    doc.set_generated(&generated);
-    doc.set_added_dependencies(&added_runtime, &added_dev);
+    record_generation(&mut doc, catalog, &new_enabled, &generated, &added);
     push_if_changed(
         &mut changes,
         paxx_toml::FILE,
@@ -203,31 +195,55 @@ pub fn dependencies(catalog: &Catalog, enabled: &[String], group: DepGroup) -> V
     out
 }
 
-pub fn env_entries(
+/// A feature's settings block in `.env.example`: its entries, in order.
+pub type EnvBlocks = BTreeMap<String, Vec<(String, String)>>;
+
+/// Each enabled feature's `.env.example` entries, with the project's ports. Values are
+/// for a project in the current folder: `{project}` is `.`.
+pub fn env_blocks(
     catalog: &Catalog,
     template: &str,
     enabled: &[String],
     ports: &BTreeMap<String, u16>,
-    feature: &str,
-) -> Result<Vec<(String, String)>> {
-    // `.env.example` shows values for a project in the current folder: `{project}` → `.`.
+) -> Result<EnvBlocks> {
     let resolved = resolve::resolve(catalog, template, enabled, ports, ".")?;
     let port_of = resolved
         .services
         .iter()
         .map(|s| (s.name.as_str(), s.port))
         .collect();
-    catalog.modules[feature]
-        .manifest
-        .env
+    let fill = |v: &String| resolve::fill_placeholders(v, None, &port_of, ".");
+    enabled
         .iter()
-        .map(|(k, v)| {
-            Ok((
-                k.clone(),
-                resolve::fill_placeholders(v, None, &port_of, ".")?,
-            ))
+        .map(|feature| {
+            let env = &catalog.modules[feature].manifest.env;
+            let entries = env
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), fill(v)?)))
+                .collect::<Result<_>>()?;
+            Ok((feature.clone(), entries))
         })
         .collect()
+}
+
+/// What `paxx.toml` records about what paxx generated, set alike by every planner: the
+/// enabled modules' versions, the hashes of the files paxx wrote, and the dependencies
+/// it added (runtime, dev).
+pub fn record_generation(
+    doc: &mut PaxxTomlMut,
+    catalog: &Catalog,
+    enabled: &[String],
+    generated: &BTreeMap<String, String>,
+    added: &[Vec<String>; 2],
+) {
+    doc.set_modules(
+        &enabled
+            .iter()
+            .map(|n| (n.clone(), catalog.modules[n].manifest.module.version))
+            .collect(),
+    );
+    doc.set_generated(generated);
+    doc.set_added_dependencies(&added[0], &added[1]);
 }
 
 /// Records the hash of what paxx leaves at `path`, except where that is the template's

@@ -8,14 +8,14 @@
 //! newer paxx-compose regenerates them (the Nix package does so at build time).
 
 use std::io::Write;
-use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::builder::{PossibleValue, PossibleValuesParser};
-use clap::{Command, CommandFactory};
+use clap::Command;
 use clap_complete::Shell;
 
-use crate::cli::{Cli, CompletionsArgs};
+use crate::printer::ExitStatus;
+use crate::project;
 
 const BIN: &str = "paxx-compose";
 
@@ -25,8 +25,8 @@ struct Feature {
     summary: String,
 }
 
-pub fn run(args: CompletionsArgs) -> Result<ExitCode> {
-    let catalog = super::load_catalog()?;
+pub fn run(shell: clap_complete::Shell) -> Result<ExitStatus> {
+    let catalog = project::load_catalog()?;
     // clap (without its `string` feature) takes `'static` names; this process prints one
     // script and exits, so leaking a few short strings costs nothing.
     let features: Vec<Feature> = catalog
@@ -37,15 +37,15 @@ pub fn run(args: CompletionsArgs) -> Result<ExitCode> {
             summary: m.manifest.module.summary,
         })
         .collect();
-    let script = script(args.shell, &features);
+    let script = script(shell, &features);
     std::io::stdout()
         .write_all(script.as_bytes())
         .context("cannot write the completion script to stdout")?;
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }
 
 fn script(shell: Shell, features: &[Feature]) -> String {
-    let mut cmd = with_feature_names(Cli::command(), features);
+    let mut cmd = with_feature_names(crate::cli::command(), features);
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut cmd, BIN, &mut out);
     let mut text = String::from_utf8_lossy(&out).into_owned();
@@ -145,7 +145,7 @@ mod tests {
 
     #[test]
     fn feature_positionals_offer_the_names() {
-        let cmd = with_feature_names(Cli::command(), &features());
+        let cmd = with_feature_names(crate::cli::command(), &features());
         assert_eq!(offered(&cmd, "add", "names"), ["feature", "redis", "tasks"]);
         assert_eq!(
             offered(&cmd, "remove", "names"),
@@ -158,9 +158,10 @@ mod tests {
     #[test]
     fn the_parser_itself_accepts_any_name() {
         // The real parser has no possible values: `add nosuch` reaches paxx's own error.
-        let cli = <Cli as clap::Parser>::try_parse_from([BIN, "add", "feature", "nosuch"]);
+        let cli =
+            <crate::cli::Cli as clap::Parser>::try_parse_from([BIN, "add", "feature", "nosuch"]);
         assert!(cli.is_ok());
-        assert!(offered(&Cli::command(), "add", "names").is_empty());
+        assert!(offered(&crate::cli::command(), "add", "names").is_empty());
     }
 
     #[test]

@@ -2,12 +2,13 @@
 //! development `.env` of its own (see `dev_env`).
 
 use std::path::Path;
-use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 
 use crate::editors::paxx_toml;
 use crate::plan::{plan_rename, Project};
+use crate::printer::{note, ExitStatus};
+use crate::project;
 
 /// `nix build` reads uv.lock through the project's flake, which in git sees only tracked
 /// files (`paxx-compose doctor` checks both).
@@ -16,7 +17,7 @@ pub const NIX_BUILD_NEEDS: &str =
 pub const NIX_BUILD_NEEDS_NEW: &str = "before `nix build`: git init && git add -A, then \
      uv lock && git add uv.lock (a flake sees only the files git tracks)";
 
-pub fn run(cwd: &Path, args: crate::cli::InitArgs) -> Result<ExitCode> {
+pub fn run(cwd: &Path, args: crate::request::Init) -> Result<ExitStatus> {
     if !cwd.join(paxx_toml::FILE).is_file() {
         bail!(
             "`{}` has no {}: run `nix flake init -t github:paxx-dev/paxx#fastapi` in it first, \
@@ -25,13 +26,13 @@ pub fn run(cwd: &Path, args: crate::cli::InitArgs) -> Result<ExitCode> {
             paxx_toml::FILE
         );
     }
-    let catalog = super::load_catalog()?;
-    let files = super::disk(cwd);
+    let catalog = project::load_catalog()?;
+    let files = project::disk(cwd);
     let project = Project::load(&files)?;
     let template = catalog.template(&project.state.template)?;
     let name = match args.name {
         Some(name) => name,
-        None => super::new::name_from_dir(cwd)?,
+        None => project::name_from_dir(cwd)?,
     };
     let plan = plan_rename(&project, template, &name)?;
     super::finish(
@@ -50,7 +51,7 @@ pub fn run(cwd: &Path, args: crate::cli::InitArgs) -> Result<ExitCode> {
         eprintln!("wrote `.env` with a random SECRET_KEY for development (git ignores it)");
     }
     if !args.dry_run {
-        eprintln!("{NIX_BUILD_NEEDS}");
+        note!("{NIX_BUILD_NEEDS}");
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }

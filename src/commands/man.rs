@@ -3,16 +3,14 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use clap::CommandFactory;
 
-use crate::cli::{Cli, ManArgs};
+use crate::printer::ExitStatus;
 
-pub fn run(cwd: &Path, args: ManArgs) -> Result<ExitCode> {
-    let cmd = Cli::command();
-    match args.dir {
+pub fn run(cwd: &Path, dir: Option<std::path::PathBuf>) -> Result<ExitStatus> {
+    let cmd = crate::cli::command();
+    match dir {
         None => {
             let mut page = Vec::new();
             clap_mangen::Man::new(cmd)
@@ -31,5 +29,5 @@ pub fn run(cwd: &Path, args: ManArgs) -> Result<ExitCode> {
                 .with_context(|| format!("cannot write man pages into `{}`", dir.display()))?;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }

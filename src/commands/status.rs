@@ -3,15 +3,14 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use super::Standing;
 use crate::catalog::Catalog;
-use crate::cli::StatusArgs;
-use crate::plan::{self, Drift, Project, ProjectFiles};
+use crate::plan::{Drift, Project};
+use crate::printer::{self, out, ExitStatus};
+use crate::project::{self, Standing};
 use crate::resolve::{enabled_features, resolve, ResolvedService};
 use crate::services::{self, stop::Runtime};
 
@@ -46,19 +45,19 @@ struct ServiceStatus {
     runtime: Runtime,
 }
 
-pub fn run(cwd: &Path, args: StatusArgs) -> Result<ExitCode> {
-    let root = super::project_root(cwd)?;
-    let catalog = super::load_catalog()?;
-    let files = super::disk(&root);
+pub fn run(cwd: &Path, json: bool) -> Result<ExitStatus> {
+    let root = project::root(cwd)?;
+    let catalog = project::load_catalog()?;
+    let files = project::disk(&root);
     let project = Project::load(&files)?;
     let recorded = project.state.paxx_version.clone();
-    let standing = super::standing(&recorded, &catalog.version);
+    let standing = project::standing(&recorded, &catalog.version);
     // Drift is measured against what paxx generated: the catalog of the project's own
     // version. `None` when this paxx-compose does not know that version.
-    let drift = with_own_catalog(&catalog, &recorded, |own| plan::drift(own, &project))?;
+    let drift = project::drift(&catalog, &project)?;
     let mut status =
         gather(&catalog, &project, drift.as_ref(), &root).with_context(|| match standing {
-            Standing::Newer => super::newer_project(&recorded, &catalog.version),
+            Standing::Newer => project::newer_project(&recorded, &catalog.version),
             _ => format!("cannot read the state of this paxx {recorded} project"),
         })?;
     let canonical = root
@@ -73,36 +72,36 @@ pub fn run(cwd: &Path, args: StatusArgs) -> Result<ExitCode> {
     for (service, run) in status.services.iter_mut().zip(&as_run) {
         service.runtime = services::stop::runtime(&layout, &canonical, run)?;
     }
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&status)?);
-        return Ok(ExitCode::SUCCESS);
+    if json {
+        printer::json(&status)?;
+        return Ok(ExitStatus::Success);
     }
     print_project(&status);
     print_version(&recorded, &catalog.version, standing, drift.is_some());
     for path in &status.conflicts {
-        println!("conflict: {path} (resolve the <<<<<<< ======= >>>>>>> markers)");
+        out!("conflict: {path} (resolve the <<<<<<< ======= >>>>>>> markers)");
     }
     if drift.is_none() {
-        println!(
-            "generated files: not compared (this paxx-compose has no catalog of paxx {recorded})"
-        );
+        out!("generated files: not compared (this paxx-compose has no catalog of paxx {recorded})");
     } else if status.modified.is_empty() && status.missing.is_empty() {
-        println!("generated files: as paxx wrote them");
+        out!("generated files: as paxx wrote them");
     }
     for path in &status.modified {
-        println!("modified: {path}");
+        out!("modified: {path}");
     }
     for path in &status.missing {
-        println!("deleted:  {path}");
+        out!("deleted:  {path}");
     }
     print_services(&status.services);
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }
 
 fn print_project(status: &Status) {
-    println!(
+    out!(
         "project:  {} (template {}, paxx {})",
-        status.name, status.template, status.paxx_version
+        status.name,
+        status.template,
+        status.paxx_version
     );
     let features: Vec<String> = status
         .features
@@ -115,7 +114,7 @@ fn print_project(status: &Status) {
             }
         })
         .collect();
-    println!(
+    out!(
         "features: {}",
         if features.is_empty() {
             "none".into()
@@ -129,14 +128,14 @@ fn print_project(status: &Status) {
 fn print_version(recorded: &str, current: &str, standing: Standing, known: bool) {
     match standing {
         Standing::Current => {}
-        Standing::Older if known => println!(
-            "upgrade:  this paxx-compose carries paxx {current}: run `paxx-compose upgrade`"
-        ),
-        Standing::Older => println!(
+        Standing::Older if known => {
+            out!("upgrade:  this paxx-compose carries paxx {current}: run `paxx-compose upgrade`");
+        }
+        Standing::Older => out!(
             "upgrade:  this paxx-compose carries paxx {current} but no catalog of paxx \
              {recorded}, so it cannot upgrade this project (`paxx-compose upgrade` says what can)"
         ),
-        Standing::Newer => println!("version:  {}", super::newer_project(recorded, current)),
+        Standing::Newer => out!("version:  {}", project::newer_project(recorded, current)),
     }
 }
 
@@ -144,14 +143,14 @@ fn print_services(list: &[ServiceStatus]) {
     if list.is_empty() {
         return;
     }
-    println!("services:");
+    out!("services:");
     let width = list.iter().map(|s| s.service.name.len()).max().unwrap_or(0);
     for ServiceStatus { service, runtime } in list {
         let port = service.port.map_or(String::new(), |p| format!(":{p}"));
         let (state, details) = runtime.describe();
-        println!("  {:<width$}  {port:<6}  {state}", service.name);
+        out!("  {:<width$}  {port:<6}  {state}", service.name);
         for line in details {
-            println!("  {:<width$}          {line}", "");
+            out!("  {:<width$}          {line}", "");
         }
     }
 }
@@ -198,38 +197,4 @@ fn gather(
             .collect(),
         env: resolved.env,
     })
-}
-
-/// Runs `f` with the catalog of paxx `version`: the current one, or an older one from the
-/// history; `None` when this paxx-compose does not know it. (A history that does not load
-/// only costs what `f` computes: status still answers.)
-fn with_own_catalog<T>(
-    current: &Catalog,
-    version: &str,
-    f: impl FnOnce(&Catalog) -> Result<T>,
-) -> Result<Option<T>> {
-    match super::standing(version, &current.version) {
-        Standing::Current => f(current).map(Some),
-        Standing::Newer => Ok(None),
-        Standing::Older => match super::catalog_at(version).unwrap_or(None) {
-            Some(own) => f(&own).map(Some),
-            None => Ok(None),
-        },
-    }
-}
-
-/// Generated files the user changed, and those they deleted (`doctor` says the same):
-/// against the catalog of the project's own version, or `current` when this paxx-compose
-/// does not know it. (`project` reads the project's files itself.)
-pub fn drift(
-    current: &Catalog,
-    project: &Project,
-    _files: &dyn ProjectFiles,
-) -> Result<(Vec<String>, Vec<String>)> {
-    let version = &project.state.paxx_version;
-    let drift = match with_own_catalog(current, version, |own| plan::drift(own, project))? {
-        Some(drift) => drift,
-        None => plan::drift(current, project)?,
-    };
-    Ok((drift.modified, drift.missing))
 }

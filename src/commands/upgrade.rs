@@ -5,39 +5,37 @@
 //! by the last upgrade stop it, as they stop `add` and `remove`.
 
 use std::path::Path;
-use std::process::ExitCode;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 
-use super::Standing;
 use crate::apply;
-use crate::catalog::{extra_modules_dir, history, Catalog};
-use crate::cli::UpgradeArgs;
+use crate::catalog::history;
 use crate::diff;
 use crate::editors::paxx_toml::{self, PaxxTomlMut};
 use crate::plan::{Change, Project};
+use crate::printer::{self, note, warning, ExitStatus};
+use crate::project::{self, Standing};
+use crate::request::Upgrade as Request;
 use crate::upgrade::{open_conflicts, plan_upgrade, quoted, refuse_open, Outcome, Report, Upgrade};
 
 mod git;
 
 use git::Worktree;
 
-pub fn run(cwd: &Path, args: UpgradeArgs) -> Result<ExitCode> {
-    let root = super::project_root(cwd)?;
-    let new = super::load_catalog()?;
-    let files = super::disk(&root);
+pub fn run(cwd: &Path, args: Request) -> Result<ExitStatus> {
+    let root = project::root(cwd)?;
+    let new = project::load_catalog()?;
+    let files = project::disk(&root);
     let project = Project::load(&files)?;
     let from = project.state.paxx_version.clone();
     let (open, resolved) = open_conflicts(&project.state.conflicts, &files)?;
-    match super::standing(&from, &new.version) {
+    match project::standing(&from, &new.version) {
         Standing::Current => return tidy(&root, &project, (&open, &resolved), &args),
-        Standing::Newer => bail!("{}", super::newer_project(&from, &new.version)),
+        Standing::Newer => bail!("{}", project::newer_project(&from, &new.version)),
         Standing::Older => {}
     }
     refuse_open(&open)?;
-    let old_files = history::find(&from)?.ok_or_else(|| unknown_version(&from, &new.version))?;
-    let old = Catalog::parse(&old_files, extra_modules_dir().as_deref())
-        .with_context(|| format!("cannot load the paxx {from} catalog from the history"))?;
+    let old = project::catalog_at(&from)?.ok_or_else(|| unknown_version(&from, &new.version))?;
     let worktree = if args.dry_run {
         None
     } else {
@@ -51,12 +49,12 @@ pub fn run(cwd: &Path, args: UpgradeArgs) -> Result<ExitCode> {
         "upgrading"
     };
     let name = &project.state.name;
-    eprintln!("{verb} `{name}` from paxx {from} to {}", new.version);
+    note!("{verb} `{name}` from paxx {from} to {}", new.version);
     for report in &plan.reports {
-        eprintln!("  {report}");
+        note!("  {report}");
     }
     for note in &plan.notes {
-        eprintln!("note: {note}");
+        note!("note: {note}");
     }
     match worktree {
         None => dry_run(&plan),
@@ -67,7 +65,7 @@ pub fn run(cwd: &Path, args: UpgradeArgs) -> Result<ExitCode> {
             };
             apply::apply(&root, &plan.changes)?;
             let summary = summary(&plan.reports);
-            eprintln!("upgraded to paxx {}: {summary}", new.version);
+            note!("upgraded to paxx {}: {summary}", new.version);
             print_undo(&worktree, &beyond, &plan.reports);
         }
     }
@@ -106,7 +104,7 @@ fn guard(root: &Path, force: bool) -> Result<Worktree> {
         bail!("{why}; or pass --force");
     }
     if let Worktree::Outside(reason) = &worktree {
-        eprintln!(
+        warning!(
             "warning: {reason} (--force): nothing can show or take back this upgrade's changes"
         );
     }
@@ -119,8 +117,8 @@ fn tidy(
     root: &Path,
     project: &Project,
     (open, resolved): (&[String], &[String]),
-    args: &UpgradeArgs,
-) -> Result<ExitCode> {
+    args: &Request,
+) -> Result<ExitStatus> {
     if !resolved.is_empty() && !args.dry_run {
         let blocked = match git::worktree(root)? {
             _ if args.force => None,
@@ -138,9 +136,9 @@ fn tidy(
                     after: Some(doc.render().into_bytes()),
                 };
                 apply::apply(root, &[change])?;
-                eprintln!("resolved: {}", resolved.join(", "));
+                note!("resolved: {}", resolved.join(", "));
             }
-            Some(why) => eprintln!(
+            Some(why) => note!(
                 "resolved: {}. paxx.toml still lists them (`status` sees they are resolved): \
                  not rewritten, as {why}; an `upgrade` in a clean git work tree tidies the \
                  record (commit, then run it again), or one with --force",
@@ -148,16 +146,16 @@ fn tidy(
             ),
         }
     }
-    eprintln!("already up to date (paxx {})", project.state.paxx_version);
+    note!("already up to date (paxx {})", project.state.paxx_version);
     Ok(report_open(open, false))
 }
 
 fn dry_run(plan: &Upgrade) {
     for change in &plan.changes {
-        print!("{}", diff::unified(change));
+        printer::text(&diff::unified(change));
     }
     let kept = plan.reports.iter().filter(|r| r.outcome.keeps()).count();
-    eprintln!(
+    note!(
         "dry run: {} file(s) would change, {kept} kept as they are; nothing was written",
         plan.changes.len()
     );
@@ -168,11 +166,9 @@ fn print_undo(worktree: &Worktree, beyond: &[(String, &str)], reports: &[Report]
     match worktree {
         Worktree::Outside(_) => return,
         Worktree::Clean => {
-            eprintln!(
-                "to undo it: `git checkout -- . && git clean -fd` (your work tree was clean)"
-            );
+            note!("to undo it: `git checkout -- . && git clean -fd` (your work tree was clean)");
         }
-        Worktree::Dirty(_) => eprintln!(
+        Worktree::Dirty(_) => note!(
             "note: the project had uncommitted changes (--force): git cannot tell the \
              upgrade's changes from yours"
         ),
@@ -182,25 +178,25 @@ fn print_undo(worktree: &Worktree, beyond: &[(String, &str)], reports: &[Report]
             .iter()
             .find(|r| r.path == *path)
             .map_or("written".to_string(), |r| r.outcome.to_string());
-        eprintln!("not undone by git: `{path}` ({why}): {what}");
+        note!("not undone by git: `{path}` ({why}): {what}");
     }
 }
 
 /// Conflicts left (or that a dry run would leave): listed, and exit code 1 so scripts notice.
-fn report_open(conflicts: &[String], dry_run: bool) -> ExitCode {
+fn report_open(conflicts: &[String], dry_run: bool) -> ExitStatus {
     if conflicts.is_empty() {
-        return ExitCode::SUCCESS;
+        return ExitStatus::Success;
     }
     if dry_run {
-        eprintln!(
+        warning!(
             "CONFLICT: the upgrade would write conflict markers into {} file(s): {}. Both you \
              and paxx changed the same lines there",
             conflicts.len(),
             quoted(conflicts)
         );
-        return ExitCode::FAILURE;
+        return ExitStatus::Failure;
     }
-    eprintln!(
+    warning!(
         "CONFLICT in {} file(s): {}. Both you and paxx changed the same lines; each file \
          shows yours, paxx's old and paxx's new version between <<<<<<< ||||||| ======= >>>>>>> \
          markers. Keep what you want and delete the markers; `paxx-compose status` lists \
@@ -208,7 +204,7 @@ fn report_open(conflicts: &[String], dry_run: bool) -> ExitCode {
         conflicts.len(),
         quoted(conflicts)
     );
-    ExitCode::FAILURE
+    ExitStatus::Failure
 }
 
 fn summary(reports: &[Report]) -> String {

@@ -3,7 +3,7 @@
 
 use anyhow::{bail, Result};
 
-use super::{dependencies, env_entries, push_if_changed, Change, Project};
+use super::{dependencies, env_blocks, push_if_changed, Change, Project};
 use crate::catalog::{Catalog, Template};
 use crate::editors::env_file::EnvFile;
 use crate::editors::pyproject::{DepGroup, PyProjectMut};
@@ -69,11 +69,9 @@ pub fn env_example(
     for name in old_enabled.iter().filter(|f| !new_enabled.contains(f)) {
         env.remove_block(name);
     }
+    let blocks = env_blocks(catalog, &state.template, new_enabled, &state.ports)?;
     for name in new_enabled.iter().filter(|f| !old_enabled.contains(f)) {
-        env.add_block(
-            name,
-            &env_entries(catalog, &state.template, new_enabled, &state.ports, name)?,
-        );
+        env.add_block(name, &blocks[name]);
     }
     push_if_changed(changes, EnvFile::FILE, &text, env.render());
     Ok(())

@@ -23,27 +23,7 @@ fn fills_placeholders() {
 }
 
 fn svc(name: &str, after: &[&str]) -> ServiceSpec {
-    ServiceSpec {
-        name: name.into(),
-        package: None,
-        debian: None,
-        command: vec!["x".into()],
-        init: vec![],
-        setup: vec![],
-        port: None,
-        after: after.iter().map(|s| s.to_string()).collect(),
-        ready: None,
-        refuses_root: false,
-        env: BTreeMap::new(),
-        stop_signal: StopSignal::Term,
-        fallbacks: vec![],
-        ready_timeout: None,
-        probe_timeout: None,
-        stop_timeout: None,
-        restart: Restart::default(),
-        restart_retries: None,
-        restart_delay: None,
-    }
+    ServiceSpec::for_test(name, after)
 }
 
 #[test]

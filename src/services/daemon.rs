@@ -8,20 +8,20 @@ use std::io::{BufRead, BufReader};
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use crate::services::output::say;
+use crate::printer::{self, note, warning, ExitStatus};
 use crate::services::state::Layout;
 use crate::services::{process, signals};
 
 /// The line the background supervisor writes once every service is ready; never shown.
 const READY: &str = "\u{1e}paxx-compose: all ready, detaching";
 
-pub fn launch(root: &Path, names: &[String]) -> Result<ExitCode> {
+pub fn launch(root: &Path, names: &[String]) -> Result<ExitStatus> {
     let exe = std::env::current_exe().context("cannot find paxx-compose's own program")?;
     let mut command = Command::new(exe);
     command
@@ -72,8 +72,10 @@ pub fn launch(root: &Path, names: &[String]) -> Result<ExitCode> {
     let mut passed_on = false;
     loop {
         match said.recv_timeout(Duration::from_millis(100)) {
-            Ok(line) if line == READY => return Ok(ExitCode::SUCCESS),
-            Ok(line) => say!("{line}"),
+            Ok(line) if line == READY => return Ok(ExitStatus::Success),
+            // Errors must show even with --quiet; what else the supervisor says is a note.
+            Ok(line) if line.starts_with("error:") => warning!("{line}"),
+            Ok(line) => note!("{line}"),
             Err(RecvTimeoutError::Timeout) => {
                 if signals::requested() && !passed_on {
                     process::terminate(child.id() as i32);
@@ -87,16 +89,16 @@ pub fn launch(root: &Path, names: &[String]) -> Result<ExitCode> {
         .wait()
         .context("cannot wait for the background supervisor")?;
     Ok(match status.code() {
-        Some(0) => ExitCode::SUCCESS,
-        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
-        None => ExitCode::FAILURE,
+        Some(0) => ExitStatus::Success,
+        Some(code) => ExitStatus::Code(u8::try_from(code).unwrap_or(1)),
+        None => ExitStatus::Failure,
     })
 }
 
 /// In the background supervisor, once all are ready: lets `launch` return, and sends
 /// what the supervisor says from now on to `.paxx/logs/up.log`.
 pub fn hand_off(layout: &Layout) {
-    say!("{READY}");
+    printer::stderr_line(READY); // a signal to `launch`, whatever --quiet says
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

@@ -8,16 +8,6 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-/// Like `eprintln!`, but a closed terminal (its window shut during a foreground `up`)
-/// must not stop paxx-compose from stopping the services.
-macro_rules! say {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
-    }};
-}
-pub(crate) use say;
-
 /// Cyan, yellow, green, magenta, blue, red: distinct on dark and light backgrounds.
 const COLOURS: [u8; 6] = [36, 33, 32, 35, 34, 31];
 

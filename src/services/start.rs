@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
+use crate::printer::note;
 use crate::resolve::ResolvedService;
 use crate::services::account::{self, Account};
-use crate::services::output::{self, say, Prefixes, SharedLog};
+use crate::services::output::{self, Prefixes, SharedLog};
 use crate::services::process::{self, Launch};
 use crate::services::state::{self, Layout, PidRecord};
 use crate::services::{outside, ready, signals};
@@ -86,7 +87,7 @@ impl Starter<'_> {
         let state_dir = PathBuf::from(&service.state);
         if outside::is_outside(self.root, service) {
             if let Some(note) = outside::prepare(self.root, service)? {
-                say!("{note}");
+                note!("{note}");
             }
         }
         let fresh = is_fresh(&state_dir)?;
@@ -94,12 +95,12 @@ impl Starter<'_> {
             .with_context(|| format!("cannot create `{}`", state_dir.display()))?;
         if let Some(account) = &account {
             account::hand_over(account, &state_dir, &self.layout.dot())?;
-            say!("{name}: running as `{}` (it refuses root)", account.name);
+            note!("{name}: running as `{}` (it refuses root)", account.name);
         }
         let log_path = self.layout.log_file(name);
         let log = open_log(&log_path, restarts == 0)?;
         if fresh && !service.init.is_empty() {
-            say!(
+            note!(
                 "{name}: first start, initialising `{}`",
                 state_dir.display()
             );
@@ -154,7 +155,7 @@ impl Starter<'_> {
                 let on = service
                     .port
                     .map_or(String::new(), |p| format!(" on 127.0.0.1:{p}"));
-                say!("{name}: ready{on} (pid {pid}, {:.1} s)", took.as_secs_f64());
+                note!("{name}: ready{on} (pid {pid}, {:.1} s)", took.as_secs_f64());
                 Ok(started)
             }
             Err(err) => {
@@ -287,7 +288,7 @@ impl Starter<'_> {
             }
             if matches!(outcome, ready::Outcome::TimedOut { .. }) && !said_slow {
                 said_slow = true;
-                say!(
+                note!(
                     "{}: still waiting: {}",
                     service.name,
                     outcome.explain(service)

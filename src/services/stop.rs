@@ -2,16 +2,16 @@
 //! the services' data.
 
 use std::collections::BTreeMap;
-use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Result};
 
 use crate::catalog::suggestion;
+use crate::manifest::defaults;
 use crate::manifest::StopSignal;
-use crate::resolve::{ResolvedService, DEFAULT_STOP_TIMEOUT};
+use crate::printer::{note, ExitStatus};
+use crate::resolve::ResolvedService;
 use crate::services::exits::{self, Next};
-use crate::services::output::say;
 use crate::services::state::{self, Layout, PidRecord, Recorded};
 use crate::services::{outside, process, Loaded};
 
@@ -20,7 +20,7 @@ pub use crate::services::runtime::{runtime, Runtime};
 /// Stops the services `up` started (those named, or all), last started first. A
 /// foreground `up` is asked to stop its own; the others are stopped here, and a
 /// background supervisor left with nothing to watch is stopped too.
-pub fn down(loaded: &Loaded, names: &[String], clean: bool) -> Result<ExitCode> {
+pub fn down(loaded: &Loaded, names: &[String], clean: bool) -> Result<ExitStatus> {
     let layout = loaded.layout();
     let known: BTreeMap<&str, &ResolvedService> = loaded
         .resolved
@@ -70,14 +70,14 @@ pub fn down(loaded: &Loaded, names: &[String], clean: bool) -> Result<ExitCode> 
             Recorded::Running(r) => {
                 let (signal, timeout) = known
                     .get(name.as_str())
-                    .map_or((StopSignal::Term, DEFAULT_STOP_TIMEOUT), |s| {
+                    .map_or((StopSignal::Term, defaults::STOP_TIMEOUT), |s| {
                         (s.stop_signal, s.stop_timeout)
                     });
                 let killed =
                     process::stop(r.pid, signal, Duration::from_secs(timeout), &mut || {
                         !state::is_alive(r.pid)
                     });
-                say!(
+                note!(
                     "{name}: stopped (pid {}){}",
                     r.pid,
                     if killed {
@@ -89,32 +89,32 @@ pub fn down(loaded: &Loaded, names: &[String], clean: bool) -> Result<ExitCode> 
             }
             Recorded::Stale(r) => {
                 let pid = r.map_or("?".to_string(), |r| r.pid.to_string());
-                say!("{name}: was not running (removed a stale pid file for pid {pid})");
+                note!("{name}: was not running (removed a stale pid file for pid {pid})");
             }
             Recorded::Absent => {}
         }
     }
     for name in &called_off {
         did_something = true;
-        say!("{name}: its pending restart is called off");
+        note!("{name}: its pending restart is called off");
     }
     for name in names {
         if !stopped.contains(name) && !called_off.contains(name) {
-            say!("{name}: not running");
+            note!("{name}: not running");
         }
     }
     release_idle_supervisors(&layout)?;
     if !did_something && !clean {
-        say!("nothing is running");
+        note!("nothing is running");
     }
     if clean {
         for service in loaded.resolved.services.iter().filter(|s| wanted(&s.name)) {
             if let Some(note) = outside::clean(&loaded.root, service)? {
-                say!("{note}");
+                note!("{note}");
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }
 
 /// Asks each foreground `up` to stop its services and waits until it has; whether
@@ -125,7 +125,7 @@ fn stop_foreground(layout: &Layout, services: &[ResolvedService]) -> Result<bool
         match record {
             Recorded::Running(r) if !r.detached => {
                 any = true;
-                say!(
+                note!(
                     "asking `paxx-compose up` (pid {}) to stop its services",
                     r.pid
                 );
@@ -168,7 +168,7 @@ fn release_idle_supervisors(layout: &Layout) -> Result<()> {
             Recorded::Running(r) if r.detached && !watched.contains(&r.pid) => {
                 process::terminate(r.pid);
                 if !process::wait_until(Duration::from_secs(10), &mut || !r.is_current()) {
-                    say!(
+                    note!(
                         "the background `paxx-compose up` (pid {}) did not stop within 10 s",
                         r.pid
                     );

@@ -4,13 +4,13 @@
 //! While they run, watch.rs restarts those that fail.
 
 use std::collections::BTreeMap;
-use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 
+use crate::printer::{note, ExitStatus};
 use crate::resolve::ResolvedService;
 use crate::services::exits::{self, Next};
-use crate::services::output::{say, Prefixes};
+use crate::services::output::Prefixes;
 use crate::services::start::{Programs, Started, Starter};
 use crate::services::state::{self, Layout, PidRecord, Recorded};
 use crate::services::{account, binary, daemon, ready, signals, watch, Loaded};
@@ -26,7 +26,7 @@ pub enum Mode {
     Background,
 }
 
-pub fn up(loaded: &Loaded, names: &[String], mode: Mode) -> Result<ExitCode> {
+pub fn up(loaded: &Loaded, names: &[String], mode: Mode) -> Result<ExitStatus> {
     if mode == Mode::Detach {
         return daemon::launch(&loaded.root, names);
     }
@@ -35,18 +35,15 @@ pub fn up(loaded: &Loaded, names: &[String], mode: Mode) -> Result<ExitCode> {
     layout.prepare()?;
     let lock = layout.lock()?;
     let selected = super::select(&loaded.resolved.services, names)?;
-    for note in &loaded.fallback_notes {
-        if selected
-            .iter()
-            .any(|s| note.starts_with(&format!("{}:", s.name)))
-        {
-            say!("{note}");
+    for note in &loaded.fallbacks {
+        if selected.iter().any(|s| s.name == note.service) {
+            note!("{note}");
         }
     }
     write_env(&layout, loaded)?;
     if selected.is_empty() {
-        say!("this project has no services");
-        return Ok(ExitCode::SUCCESS);
+        note!("this project has no services");
+        return Ok(ExitStatus::Success);
     }
 
     let mut to_start = Vec::new();
@@ -57,7 +54,7 @@ pub fn up(loaded: &Loaded, names: &[String], mode: Mode) -> Result<ExitCode> {
         let pending = exits::read(&layout, &service.name)
             .filter(|r| r.next == Next::Restarting && state::is_alive(r.supervisor));
         if let Some(r) = pending {
-            say!(
+            note!(
                 "{}: a restart is pending (by `paxx-compose up`, pid {}); `paxx-compose \
                  down {}` calls it off",
                 service.name,
@@ -68,12 +65,12 @@ pub fn up(loaded: &Loaded, names: &[String], mode: Mode) -> Result<ExitCode> {
         }
         match state::check(&pid_file)? {
             Recorded::Running(r) => {
-                say!("{}: already running (pid {})", service.name, r.pid);
+                note!("{}: already running (pid {})", service.name, r.pid);
             }
             Recorded::Stale(r) => {
                 state::remove(&pid_file)?;
                 let pid = r.map_or("?".to_string(), |r| r.pid.to_string());
-                say!(
+                note!(
                     "{}: removed a stale pid file (pid {pid} is no longer running)",
                     service.name
                 );
@@ -88,8 +85,8 @@ pub fn up(loaded: &Loaded, names: &[String], mode: Mode) -> Result<ExitCode> {
     }
     drop(run_lock);
     if to_start.is_empty() {
-        say!("nothing to start; `paxx-compose down` stops the running services");
-        return Ok(ExitCode::SUCCESS);
+        note!("nothing to start; `paxx-compose down` stops the running services");
+        return Ok(ExitStatus::Success);
     }
     let programs = preflight(loaded, &to_start)?;
 
@@ -125,13 +122,13 @@ pub fn up(loaded: &Loaded, names: &[String], mode: Mode) -> Result<ExitCode> {
     drop(lock);
 
     if detach {
-        say!(
+        note!(
             "all ready; environment: eval \"$(paxx-compose env)\" (also in `.paxx/env`); \
              logs in `.paxx/logs/`; stop with `paxx-compose down`"
         );
         daemon::hand_off(&layout);
     } else {
-        say!("all ready; Ctrl-C stops them (environment: eval \"$(paxx-compose env)\")");
+        note!("all ready; Ctrl-C stops them (environment: eval \"$(paxx-compose env)\")");
     }
     let result = watch::watch(&starter, &layout, started);
     let _ = state::remove(&supervisor_file);

@@ -7,14 +7,15 @@
 //! confusing thing to test against; the background supervisor of `up --detach` keeps the
 //! others running, and `status` shows the one that ended.
 
-use std::process::{ExitCode, ExitStatus};
+use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
+use crate::printer::{self, note};
 use crate::resolve::ResolvedService;
 use crate::services::exits::{self, Decision, ExitRecord, Next};
-use crate::services::output::{self, say};
+use crate::services::output;
 use crate::services::signals;
 use crate::services::start::{self, Cancelled, Started, Starter, TAIL};
 use crate::services::state::{self, Layout};
@@ -28,13 +29,17 @@ struct Pending {
     at: Instant,
 }
 
-pub fn watch(starter: &Starter, layout: &Layout, mut started: Vec<Started>) -> Result<ExitCode> {
+pub fn watch(
+    starter: &Starter,
+    layout: &Layout,
+    mut started: Vec<Started>,
+) -> Result<printer::ExitStatus> {
     let mut pending: Vec<Pending> = Vec::new();
     loop {
         if signals::requested() {
-            say!("stopping …");
+            note!("stopping …");
             stop_all(layout, &mut started);
-            return Ok(ExitCode::SUCCESS);
+            return Ok(printer::ExitStatus::Success);
         }
         let mut i = 0;
         while i < started.len() {
@@ -49,7 +54,7 @@ pub fn watch(starter: &Starter, layout: &Layout, mut started: Vec<Started>) -> R
             let mut gone = started.remove(i);
             gone.drain();
             let Some(record) = on_exit(layout, &gone, status)? else {
-                say!("{}: stopped (paxx-compose down)", gone.name);
+                note!("{}: stopped (paxx-compose down)", gone.name);
                 start::stop_started(layout, &mut gone);
                 continue;
             };
@@ -83,7 +88,7 @@ pub fn watch(starter: &Starter, layout: &Layout, mut started: Vec<Started>) -> R
                 Ok(Some(s)) => started.push(s),
                 Ok(None) => {}
                 Err(_) if exits::read(layout, &p.service.name).is_none() => {
-                    say!("{}: restart called off (paxx-compose down)", p.service.name);
+                    note!("{}: restart called off (paxx-compose down)", p.service.name);
                 }
                 Err(err) => {
                     let name = &p.service.name;
@@ -107,7 +112,7 @@ pub fn watch(starter: &Starter, layout: &Layout, mut started: Vec<Started>) -> R
             }
         }
         if started.is_empty() && pending.is_empty() {
-            return Ok(ExitCode::SUCCESS);
+            return Ok(printer::ExitStatus::Success);
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -166,7 +171,7 @@ fn record_exit(
         exits::write(layout, &service.name, &record)?;
     }
     let sentence = record.sentence(&service.name);
-    say!("{sentence}");
+    note!("{sentence}");
     exits::note_in_log(layout, &service.name, &sentence);
     Ok(record)
 }
@@ -193,7 +198,7 @@ fn restart(starter: &Starter, layout: &Layout, p: &Pending) -> Result<Option<Sta
             Ok(Some(s))
         }
         Err(err) if err.downcast_ref::<Cancelled>().is_some() => {
-            say!("{name}: restart called off (paxx-compose down)");
+            note!("{name}: restart called off (paxx-compose down)");
             Ok(None)
         }
         Err(err) => Err(err),
@@ -220,7 +225,7 @@ fn first_line(err: &anyhow::Error) -> String {
 pub fn stop_all(layout: &Layout, started: &mut Vec<Started>) {
     while let Some(mut service) = started.pop() {
         let killed = start::stop_started(layout, &mut service);
-        say!(
+        note!(
             "{}: stopped{}",
             service.name,
             if killed {

@@ -16,7 +16,9 @@ use crate::editors::env_file::EnvFile;
 use crate::editors::paxx_toml::{self, PaxxTomlMut, ProjectState};
 use crate::editors::pyproject::{DepGroup, PyProjectMut};
 use crate::hash::content_hash;
-use crate::plan::{dependencies, env_entries, generate_tree, Answers, Change, Project, Tree};
+use crate::plan::{
+    dependencies, env_blocks, generate_tree, record_generation, Answers, Change, Project, Tree,
+};
 use crate::resolve::enabled_features;
 
 pub mod merge;
@@ -262,18 +264,13 @@ fn replan_env(
 ) -> Result<()> {
     let state = sides.state;
     let blocks = |catalog: &Catalog, enabled: &[String], renames: &[(String, String)]| {
-        let mut blocks = structured::Blocks::new();
-        for feature in enabled {
-            let mut entries =
-                env_entries(catalog, &state.template, enabled, &state.ports, feature)?;
-            for (key, _) in &mut entries {
-                for (from, to) in renames {
-                    if key == from {
-                        *key = to.clone();
-                    }
+        let mut blocks = env_blocks(catalog, &state.template, enabled, &state.ports)?;
+        for (key, _) in blocks.values_mut().flatten() {
+            for (from, to) in renames {
+                if key == from {
+                    *key = to.clone();
                 }
             }
-            blocks.insert(feature.clone(), entries);
         }
         Ok::<_, anyhow::Error>(blocks)
     };
@@ -322,15 +319,13 @@ fn record(
     let generated = PaxxTomlMut::parse(&theirs_toml)?.state()?.generated;
     let mut doc = PaxxTomlMut::parse(&project.paxx_toml)?;
     doc.set_paxx_version(&sides.new.version);
-    doc.set_modules(
-        &sides
-            .new_enabled
-            .iter()
-            .map(|n| (n.clone(), sides.new.modules[n].manifest.module.version))
-            .collect(),
+    record_generation(
+        &mut doc,
+        sides.new,
+        &sides.new_enabled,
+        &generated,
+        recorded,
     );
-    doc.set_generated(&generated);
-    doc.set_added_dependencies(&recorded[0], &recorded[1]);
     doc.set_conflicts(&up.conflicts);
     let rendered = doc.render();
     if rendered != project.paxx_toml {

@@ -561,3 +561,36 @@ fn a_read_only_folder_fails_before_any_write() {
     run.failed();
     assert_eq!(differences(&before, &tree(&dir)), Vec::<String>::new());
 }
+
+#[test]
+fn quiet_says_only_what_was_asked_for_and_errors() {
+    let ws = Workspace::new();
+    let run = ws.run(&["--quiet", "new", "shop"]);
+    run.ok();
+    assert_eq!(run.stderr, "", "{}", run.transcript());
+    let shop = ws.project("shop");
+    let run = ws.run_in(&shop, &["add", "jobs", "-q"]);
+    assert_eq!(
+        (run.code, run.stderr.as_str()),
+        (0, ""),
+        "{}",
+        run.transcript()
+    );
+    let toml = fs::read_to_string(shop.join("paxx.toml")).unwrap();
+    assert!(toml.contains("\"jobs\""), "{toml}");
+    // The data asked for is still printed, and errors still are.
+    let run = ws.run_in(&shop, &["-q", "add", "--dry-run", "cache"]);
+    assert!(
+        run.stdout.contains("+++") && run.stderr.is_empty(),
+        "{}",
+        run.transcript()
+    );
+    let run = ws.run_in(&shop, &["-q", "add", "no-such-feature"]);
+    assert!(
+        run.stderr.contains("error: unknown feature"),
+        "{}",
+        run.transcript()
+    );
+    let run = ws.run_in(&shop, &["status", "--json", "--quiet"]);
+    assert!(run.stdout.contains("\"features\""), "{}", run.transcript());
+}

@@ -257,3 +257,36 @@ fn a_file_of_the_users_where_paxx_now_adds_one_is_a_conflict() {
         "{text}"
     );
 }
+
+#[test]
+fn doctor_compares_an_older_project_with_its_own_catalog() {
+    let ws = Workspace::embedded_only();
+    let dir = old_project(&ws);
+    // Nothing edited: with the 0.10.0 catalog, doctor must judge by 0.9.0's files.
+    let run = paxx(&ws, &dir, NEW, &["doctor", "--json"]);
+    assert!(
+        !run.stdout.contains("changed by you") && run.stdout.contains("matches the generated"),
+        "{}",
+        run.transcript()
+    );
+}
+
+#[test]
+fn doctor_does_not_compare_a_project_whose_catalog_it_lacks() {
+    let ws = Workspace::embedded_only();
+    let dir = old_project(&ws);
+    // A version the fixture history does not hold: comparing with 0.10.0's files would
+    // call every file paxx changed since "changed by you".
+    edit(
+        &dir,
+        "paxx.toml",
+        "paxx-version = \"0.9.0\"",
+        "paxx-version = \"0.8.0\"",
+    );
+    let run = paxx(&ws, &dir, NEW, &["doctor", "--json"]);
+    assert!(
+        !run.stdout.contains("changed by you") && run.stdout.contains("not compared"),
+        "{}",
+        run.transcript()
+    );
+}

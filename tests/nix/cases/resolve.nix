@@ -13,7 +13,7 @@ let
       root = "/p";
     };
 
-  # What every service gets when its manifest does not say (src/resolve.rs DEFAULT_*).
+  # What every service gets when its manifest does not say (src/manifest.rs `defaults`).
   defaults = {
     ready_timeout = 120;
     probe_timeout = 30;
