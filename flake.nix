@@ -98,7 +98,9 @@
             paxx-compose add feature redis tasks         # add features (`paxx-compose list` shows them)
             paxx-compose up                              # start the services, then in another shell:
             uv run pytest
-            nix build .#image                            # reproducible OCI image
+            git init && git add -A                       # a flake sees only what git tracks
+            uv lock && git add uv.lock                   # nix build reads the lock
+            nix build .#image                            # reproducible OCI image (Linux)
             ```
           '';
         };
@@ -120,7 +122,13 @@
           pkgs = nixpkgs.legacyPackages.${system};
         in
         rec {
-          paxx-compose = pkgs.callPackage ./nix/package.nix { src = source; inherit version; };
+          paxx-compose = pkgs.callPackage ./nix/package.nix {
+            src = source;
+            # Read from the flake's own copy: `source` is only computed, not added, when
+            # `nix flake check --no-build` evaluates read-only.
+            cargoLock = ./Cargo.lock;
+            inherit version;
+          };
           default = paxx-compose;
         }
       );

@@ -20,7 +20,7 @@ from pathlib import Path
 from common import goal, machine, table
 
 BUDGET_S = 3600
-STEPS = ["new", "uv sync", "up", "pytest", "ruff check", "ruff format", "mypy", "down"]
+STEPS = ["new", "quick start", "uv sync", "up", "pytest", "ruff check", "ruff format", "mypy", "down"]
 LIVE = re.compile(r"^(== |==> |tier \d+ took|end-to-end|test result:|\d+ passed)")
 
 
@@ -93,7 +93,13 @@ def report(data: dict, wall: float | None, failed: bool = False) -> None:
                     "ok" if p["ok"] else "FAILED",
                 ]
             )
-        print(table(["project", "python", *STEPS, "total", "result"], rows, [False, False, *[True] * 9, False]))
+        print(
+            table(
+                ["project", "python", *STEPS, "total", "result"],
+                rows,
+                [False, False, *[True] * (len(STEPS) + 1), False],
+            )
+        )
         totals = [sum(p["steps"].values()) for p in projects]
         heavy = sum(p["steps"].get(s, 0) for p in projects for s in ("uv sync", "pytest", "mypy"))
         print(

@@ -46,8 +46,9 @@ want_apt=()   # optional: eatmydata only adds a diagnostic row
 if wants composition; then command -v eatmydata >/dev/null || want_apt+=(eatmydata); fi
 if wants app; then
   command -v wrk >/dev/null || need_apt+=(wrk)
-  command -v initdb >/dev/null || ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || need_apt+=(postgresql)
-  command -v redis-server >/dev/null || need_apt+=(redis-server)
+  # The services' (PostgreSQL, Redis …): the `debian` fields of the catalog's manifests.
+  services_apt=$(python3 tests/debian_packages.py --missing)
+  need_apt+=($services_apt)
 fi
 if [ $(( ${#need_apt[@]} + ${#want_apt[@]} )) -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

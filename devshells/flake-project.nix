@@ -32,6 +32,7 @@ let
     import ./mk-project.nix {
       inherit
         pkgs
+        system
         src
         modulesDir
         templatesDir
@@ -43,6 +44,7 @@ let
       mkPythonEnv =
         {
           python,
+          workspaceRoot,
           src,
           name,
         }:
@@ -50,6 +52,7 @@ let
           inherit
             pkgs
             python
+            workspaceRoot
             src
             name
             ;

@@ -1,11 +1,12 @@
-# The project's OCI image: the app and its locked Python environment, nothing else
-# (no shell, no package manager). Reproducible: a fixed creation time and only store
-# paths, so two builds of the same commit give the same image hash.
+# The project's OCI image: the locked Python environment with the project's own wheel in
+# it, Alembic's files, nothing else (no shell, no package manager). Reproducible: a fixed
+# creation time and only store paths, so two builds of the same commit give the same image.
+# Linux only (mk-project.nix offers it on Linux systems).
 {
   pkgs,
   name,
-  venv, # the locked virtualenv (uv2nix), with uvicorn
-  appSource, # the project's files, filtered (devshells/lib/app-source.nix)
+  venv, # the locked virtualenv (uv2nix): the app, uvicorn, alembic
+  workdir, # alembic.ini and migrations/ (devshells/lib/sources.nix `runtime`)
   appModule ? "app.main:app",
   port ? 8000,
   uid ? 1000,
@@ -16,7 +17,8 @@ let
   p = toString port;
   id = toString uid;
   seconds = s: s * 1000000000; # Docker's health-check durations are nanoseconds
-  probe = "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:${p}/health/live', timeout=3).status == 200 else 1)";
+  # Healthy = ready to serve: the database and every feature's dependency answer.
+  probe = "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:${p}/health/ready', timeout=3).status == 200 else 1)";
 in
 pkgs.dockerTools.buildLayeredImage {
   inherit name tag created;
@@ -32,12 +34,11 @@ pkgs.dockerTools.buildLayeredImage {
   '';
   config = {
     User = "${id}:${id}";
-    WorkingDir = "${appSource}";
+    # `docker run --entrypoint alembic <image> upgrade heads` migrates from here.
+    WorkingDir = "${workdir}";
     Entrypoint = [
       "${venv}/bin/uvicorn"
       appModule
-      "--app-dir"
-      "${appSource}"
       "--host"
       "0.0.0.0"
       "--port"
@@ -48,6 +49,7 @@ pkgs.dockerTools.buildLayeredImage {
       "${p}/tcp" = { };
     };
     Env = [
+      "PATH=${venv}/bin"
       "PORT=${p}"
       "HOME=/tmp"
       "PYTHONUNBUFFERED=1"

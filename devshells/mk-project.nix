@@ -2,11 +2,12 @@
 # Everything is built from `pkgs` (tests pass a stub that records what would be built).
 {
   pkgs,
+  system, # "x86_64-linux" …: known without evaluating nixpkgs
   src, # the project folder (its flake's ./.)
   paxx-compose,
   modulesDir, # paxx's modules/ (same source as paxx-compose)
   templatesDir, # paxx's templates/
-  mkPythonEnv ? null, # { python, src, name } -> locked virtualenv; null: no package or image
+  mkPythonEnv ? null, # { python, workspaceRoot, src, name } -> locked virtualenv; null: no package or image
   appModule ? "app.main:app",
   port ? 8000,
   extraPackages ? [ ], # more packages for every dev shell
@@ -44,20 +45,25 @@ let
     inherit pkgs;
     inherit (resolved) packages;
   };
-  appSource = import ./lib/app-source.nix { inherit src name; };
+  sources = import ./lib/sources.nix { inherit src name; };
   venv = mkPythonEnv {
-    inherit src name;
+    inherit name;
+    workspaceRoot = src;
+    src = sources.build;
     python = python.package;
   };
   hasPython = mkPythonEnv != null;
+  # An OCI image is Linux binaries: a darwin system would fill it with macOS ones.
+  isLinux = builtins.match ".*-linux" system != null;
 
+  # The app is the project's own wheel, installed in the venv with its dependencies.
   app = pkgs.writeShellScriptBin name ''
-    cd ${appSource}
-    exec ${venv}/bin/uvicorn ${appModule} --app-dir ${appSource} --host "''${HOST:-0.0.0.0}" --port "''${PORT:-${toString port}}" "$@"
+    cd ${sources.runtime}
+    exec ${venv}/bin/uvicorn ${appModule} --host "''${HOST:-0.0.0.0}" --port "''${PORT:-${toString port}}" "$@"
   '';
   migrate = pkgs.writeShellScriptBin "${name}-migrate" ''
     # Run in the project folder: alembic.ini and the app are read from the working tree.
-    if [ "$#" -eq 0 ]; then set -- upgrade head; fi
+    if [ "$#" -eq 0 ]; then set -- upgrade heads; fi
     export PYTHONPATH="$PWD''${PYTHONPATH:+:$PYTHONPATH}"
     exec ${venv}/bin/alembic "$@"
   '';
@@ -66,13 +72,13 @@ let
       pkgs
       name
       venv
-      appSource
       appModule
       port
       ;
+    workdir = sources.runtime;
   };
   ruff = pkgs.runCommand "${name}-ruff" { nativeBuildInputs = [ pkgs.ruff ]; } ''
-    cd ${appSource}
+    cd ${sources.all}
     ruff check --no-cache .
     ruff format --check --no-cache .
     touch $out
@@ -90,7 +96,7 @@ let
     );
 in
 {
-  inherit resolved devShells;
+  inherit resolved devShells sources migrate;
   apps =
     {
       up = (services "up").app;
@@ -111,7 +117,15 @@ in
       else
         { }
     );
-  packages = if hasPython then { default = app; inherit image venv; } else { };
+  packages =
+    if hasPython then
+      {
+        default = app;
+        inherit venv;
+      }
+      // (if isLinux then { inherit image; } else { })
+    else
+      { };
   checks = {
     devShell = devShells.default;
     inherit ruff;

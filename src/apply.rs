@@ -6,36 +6,13 @@
 //! original back. Only then are the set-aside originals dropped.
 
 use std::fs;
-use std::io::{ErrorKind, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
 use crate::paths::parents;
-use crate::plan::{Change, ProjectFiles};
-
-/// Reads a project's files from disk.
-pub struct DiskProject {
-    pub root: PathBuf,
-}
-
-impl ProjectFiles for DiskProject {
-    fn read(&self, path: &str) -> Result<Option<Vec<u8>>> {
-        let full = self.root.join(path);
-        match fs::read(&full) {
-            Ok(bytes) => Ok(Some(bytes)),
-            // A file where a parent folder should be: the path cannot exist; writing it
-            // later fails with a message naming that folder.
-            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
-                Ok(None)
-            }
-            Err(e) if full.is_dir() => Err(e).with_context(|| {
-                format!("`{path}` is a folder where paxx expects a file; move it away")
-            }),
-            Err(e) => Err(e).with_context(|| format!("cannot read `{}`", full.display())),
-        }
-    }
-}
+use crate::plan::Change;
 
 /// Environment variable that makes apply fail after N renames: a fault injected by the
 /// tests to prove that a failure midway leaves the tree as it was.
@@ -135,6 +112,54 @@ fn stage(
         staged.push(entry);
     }
     Ok(())
+}
+
+/// Writes a new project (`changes`, all creations) into a fresh folder beside `target`, then renames it into
+/// place: a failure leaves no half-made project behind.
+pub fn write_project(
+    target: &Path,
+    changes: &[Change],
+    also: impl FnOnce(&Path) -> Result<()>,
+) -> Result<()> {
+    let parent = target
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let leaf = target
+        .file_name()
+        .context("the new project's folder needs a name")?;
+    let staging: PathBuf = parent.join(format!(
+        ".{}.paxx-new-{}",
+        leaf.to_string_lossy(),
+        std::process::id()
+    ));
+    // `new a/b` with no `a/` yet makes `a/`, as `mkdir -p` would; a failure takes it away.
+    let missing: Vec<PathBuf> = parent
+        .ancestors()
+        .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+        .map(Path::to_path_buf)
+        .collect();
+    let result = (|| -> Result<()> {
+        fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create folder `{}`", parent.display()))?;
+        fs::create_dir(&staging)
+            .with_context(|| format!("cannot create a folder in `{}`", parent.display()))?;
+        write_fresh(&staging, changes)?;
+        also(&staging)?;
+        if target.exists() {
+            fs::remove_dir(target)
+                .with_context(|| format!("cannot replace `{}`", target.display()))?;
+        }
+        fs::rename(&staging, target)
+            .with_context(|| format!("cannot create `{}`", target.display()))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_dir_all(&staging);
+        for dir in &missing {
+            let _ = fs::remove_dir(dir);
+        }
+    }
+    result
 }
 
 /// Writes `changes` (all creations) into `root`, a folder nobody sees yet: `new` stages a

@@ -15,6 +15,8 @@ use crate::paths::check_relative;
 use crate::toml_error;
 
 pub mod history;
+mod module_name;
+mod names;
 pub mod source;
 
 pub use source::CatalogFiles;
@@ -230,6 +232,7 @@ fn load_templates(files: &FileSet) -> Result<BTreeMap<String, Template>> {
             )
         })?;
         let registry_template = utf8(&info.registry_template, registry_template)?.to_string();
+        names::check(&file, &manifest, &tree)?;
         templates.insert(
             name.to_string(),
             Template {
@@ -244,6 +247,7 @@ fn load_templates(files: &FileSet) -> Result<BTreeMap<String, Template>> {
 
 fn parse_module(name: &str, files: &FileSet, origin: &str) -> Result<Module> {
     let file = format!("modules/{name}/module.toml");
+    module_name::check(&file, name)?;
     let source = files
         .get("module.toml")
         .with_context(|| format!("module `{name}` ({origin}) has no module.toml"))?;

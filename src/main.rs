@@ -6,13 +6,17 @@ mod apply;
 mod catalog;
 mod cli;
 mod commands;
+mod dev_env;
 mod diff;
 mod editors;
 mod hash;
 mod manifest;
 mod paths;
 mod plan;
+mod printer;
+mod project;
 mod render;
+mod request;
 mod resolve;
 mod services;
 mod toml_error;
@@ -28,8 +32,9 @@ fn main() -> ExitCode {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         }
     }
-    match commands::run(cli) {
-        Ok(code) => code,
+    printer::set_quiet(cli.quiet);
+    match commands::run(cli.into()) {
+        Ok(status) => status.into(),
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE

@@ -4,21 +4,26 @@
 //! [`ProjectFiles`], so the same planner serves an existing project and a new one
 //! being built in memory.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, Result};
 
 use crate::catalog::{Catalog, Template};
-use crate::editors::env_file::EnvFile;
 use crate::editors::paxx_toml::{self, PaxxTomlMut, ProjectState};
-use crate::editors::pyproject::{DepGroup, PyProjectMut};
-use crate::editors::readme;
+use crate::editors::pyproject::DepGroup;
 use crate::hash::content_hash;
 use crate::render;
-use crate::resolve::{self, enabled_features};
+use crate::resolve;
 
+mod drift;
+mod edits;
+mod files;
 mod generate;
+mod rename;
+mod request;
+pub use drift::{drift, Drift};
 pub use generate::{generate_tree, Answers, Tree};
+pub use rename::{check_project_name, plan_rename};
 
 /// Read access to the project as it is now.
 pub trait ProjectFiles {
@@ -132,217 +137,37 @@ pub fn plan_features(
 ) -> Result<Plan> {
     let state = &project.state;
     let template = catalog.template(&state.template)?;
-    let mut notes = Vec::new();
+    let request::FeatureSets {
+        explicit,
+        old_enabled,
+        new_enabled,
+        mut notes,
+    } = request::feature_sets(catalog, state, request)?;
 
-    let mut explicit: BTreeSet<String> = state.features.iter().cloned().collect();
-    let (old_enabled, _) = enabled_features(catalog, &state.template, &state.features)?;
-    match request {
-        Request::Add(names) => {
-            resolve::check_known(catalog, names)?;
-            for name in names {
-                if old_enabled.contains(name) && !explicit.contains(name) {
-                    notes.push(format!(
-                        "{name} was enabled as a requirement; now kept on its own"
-                    ));
-                } else if explicit.contains(name) {
-                    notes.push(format!("{name} is already enabled"));
-                }
-                explicit.insert(name.clone());
-            }
-        }
-        Request::Remove(names) => {
-            resolve::check_known(catalog, names)?;
-            for name in names {
-                if !old_enabled.contains(name) {
-                    notes.push(format!("{name} is not enabled"));
-                } else if !explicit.contains(name) {
-                    let by = required_by(catalog, &old_enabled, name);
-                    bail!(
-                        "{name} is required by {}: remove that too, or keep {name}",
-                        by.join(", ")
-                    );
-                }
-                explicit.remove(name);
-            }
-        }
-    }
-    let explicit: Vec<String> = explicit.into_iter().collect();
-    let (new_enabled, pulled_in) = enabled_features(catalog, &state.template, &explicit)?;
-    if let Request::Remove(names) = request {
-        for name in names {
-            if new_enabled.contains(name) {
-                let by = required_by(catalog, &new_enabled, name);
-                bail!(
-                    "{name} is required by {}: remove that too, or keep {name}",
-                    by.join(", ")
-                );
-            }
-        }
-    }
-    if let Request::Add(_) = request {
-        for (by, name) in pulled_in {
-            if !old_enabled.contains(&name) {
-                notes.push(format!("{by} needs {name}: adding it"));
-            }
-        }
-    }
-
-    let mut changes = Vec::new();
-    let mut conflicts = Vec::new();
-    let mut generated = state.generated.clone();
-
-    // Files: only those whose generated content differs between the two feature sets.
     let old_files = render::generated_files(catalog, template, &state.name, &old_enabled)?;
     let new_files = render::generated_files(catalog, template, &state.name, &new_enabled)?;
-    let paths: BTreeSet<&String> = old_files.keys().chain(new_files.keys()).collect();
-    for path in paths {
-        let (old, new) = (old_files.get(path), new_files.get(path));
-        if old == new {
-            continue;
-        }
-        let current = project.files.read(path)?;
-        let baseline = state
-            .generated
-            .get(path)
-            .cloned()
-            .or_else(|| template.files.get(path).map(|b| content_hash(b)));
-        let users = match (&current, &baseline) {
-            (Some(now), Some(base)) => content_hash(now) != *base,
-            (Some(_), None) => true,
-            (None, _) => false,
-        };
-        if current.is_none() && old.is_some() && baseline.is_some() && new.is_some() {
-            notes.push(format!(
-                "{path}: you deleted this generated file; leaving it deleted"
-            ));
-            continue;
-        }
-        if current.as_ref() == new {
-            record(&mut generated, template, path, new.map(Vec::as_slice));
-            continue;
-        }
-        if current.is_none() && new.is_none() {
-            generated.remove(path);
-            continue;
-        }
-        if users {
-            let reason = match (&baseline, new) {
-                (None, _) => "exists, and paxx did not write it",
-                (Some(_), Some(_)) => "changed since paxx wrote it; paxx would overwrite it",
-                (Some(_), None) => "changed since paxx wrote it; paxx would delete it",
-            };
-            conflicts.push(Conflict {
-                path: path.clone(),
-                reason,
-            });
-            if !force {
-                continue;
-            }
-        }
-        record(&mut generated, template, path, new.map(Vec::as_slice));
-        changes.push(Change {
-            path: path.clone(),
-            before: current,
-            after: new.cloned(),
-        });
-    }
-    if !conflicts.is_empty() {
-        if !force {
-            return Err(ConflictError(conflicts).into());
-        }
-        for c in &conflicts {
-            notes.push(format!("{}: overwriting your changes (--force)", c.path));
-        }
-    }
-
-    let gone: Vec<&String> = old_enabled
-        .iter()
-        .filter(|f| !new_enabled.contains(f))
-        .collect();
-    let fresh: Vec<&String> = new_enabled
-        .iter()
-        .filter(|f| !old_enabled.contains(f))
-        .collect();
-
-    // pyproject.toml: entries paxx added come out with the last feature needing them.
-    let mut added_runtime = state.added_dependencies.clone();
-    let mut added_dev = state.added_dev_dependencies.clone();
-    if let Some(text) = project.read_text(PyProjectMut::FILE)? {
-        let mut doc = PyProjectMut::parse(&text)?;
-        for (group, added) in [
-            (DepGroup::Runtime, &mut added_runtime),
-            (DepGroup::Dev, &mut added_dev),
-        ] {
-            let needed = dependencies(catalog, &new_enabled, group);
-            for spec in added.clone() {
-                if !needed.contains(&spec) {
-                    doc.remove_dependency(group, &spec)?;
-                    added.retain(|s| s != &spec);
-                }
-            }
-            for spec in needed {
-                if !added.contains(&spec) && !doc.has_package(group, &spec) {
-                    doc.add_dependency(group, &spec)?;
-                    added.push(spec);
-                }
-            }
-        }
-        push_if_changed(&mut changes, PyProjectMut::FILE, &text, doc.render());
-    } else if !dependencies(catalog, &new_enabled, DepGroup::Runtime).is_empty() {
-        bail!(
-            "{}: not found; features add their Python dependencies there",
-            PyProjectMut::FILE
-        );
-    }
-
-    // .env.example: one block per feature, values with the project's ports.
-    if let Some(text) = project.read_text(EnvFile::FILE)? {
-        let mut env = EnvFile::parse(&text);
-        for name in &gone {
-            env.remove_block(name);
-        }
-        for name in &fresh {
-            env.add_block(
-                name,
-                &env_entries(catalog, &state.template, &new_enabled, &state.ports, name)?,
-            );
-        }
-        push_if_changed(&mut changes, EnvFile::FILE, &text, env.render());
-    }
-
-    // README: the enabled features' sections between the markers.
-    if let Some(readme_path) = &template.manifest.template.readme {
-        if let Some(text) = project.read_text(readme_path)? {
-            let sections: Vec<&str> = new_enabled
-                .iter()
-                .filter_map(|n| catalog.modules[n].readme.as_deref())
-                .collect();
-            match readme::with_sections(&text, &sections) {
-                Some(new_text) => push_if_changed(&mut changes, readme_path, &text, new_text),
-                None if old_enabled != new_enabled => notes.push(format!(
-                    "{readme_path}: the markers `{}` / `{}` are gone; feature sections not updated",
-                    readme::START,
-                    readme::END
-                )),
-                None => {}
-            }
-        }
-    }
+    let files::FileChanges {
+        mut changes,
+        mut generated,
+    } = files::file_changes(
+        template,
+        project,
+        (&old_files, &new_files),
+        force,
+        &mut notes,
+    )?;
+    let added = edits::pyproject(catalog, project, &new_enabled, &mut changes)?;
+    let sets = (old_enabled.as_slice(), new_enabled.as_slice());
+    edits::env_example(catalog, project, sets, &mut changes)?;
+    edits::readme(catalog, template, project, sets, (&mut changes, &mut notes))?;
 
     changes.sort_by(|a, b| a.path.cmp(&b.path));
 
     // paxx.toml last.
     let mut doc = PaxxTomlMut::parse(&project.paxx_toml)?;
     doc.set_features(&explicit);
-    doc.set_modules(
-        &new_enabled
-            .iter()
-            .map(|n| (n.clone(), catalog.modules[n].manifest.module.version))
-            .collect(),
-    );
     generated.retain(|path, _| new_files.contains_key(path));
-    doc.set_generated(&generated);
-    doc.set_added_dependencies(&added_runtime, &added_dev);
+    record_generation(&mut doc, catalog, &new_enabled, &generated, &added);
     push_if_changed(
         &mut changes,
         paxx_toml::FILE,
@@ -351,62 +176,6 @@ pub fn plan_features(
     );
 
     Ok(Plan { changes, notes })
-}
-
-/// Plans giving the project a new name (pyproject.toml and paxx.toml).
-pub fn plan_rename(project: &Project, name: &str) -> Result<Plan> {
-    check_project_name(name)?;
-    let mut changes = Vec::new();
-    if let Some(text) = project.read_text(PyProjectMut::FILE)? {
-        let mut doc = PyProjectMut::parse(&text)?;
-        doc.set_name(name)?;
-        push_if_changed(&mut changes, PyProjectMut::FILE, &text, doc.render());
-    }
-    let mut doc = PaxxTomlMut::parse(&project.paxx_toml)?;
-    doc.set_name(name);
-    push_if_changed(
-        &mut changes,
-        paxx_toml::FILE,
-        &project.paxx_toml,
-        doc.render(),
-    );
-    Ok(Plan {
-        changes,
-        notes: Vec::new(),
-    })
-}
-
-/// A name that is a valid Python distribution name (PEP 508), as `new`/`init` apply it.
-pub fn check_project_name(name: &str) -> Result<()> {
-    let ok = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
-    if !ok {
-        bail!(
-            "`{name}` is not a valid project name: use letters, digits, `-`, `_` and `.`, \
-             starting and ending with a letter or digit (e.g. `shop-api`)"
-        );
-    }
-    Ok(())
-}
-
-/// The features that require `name` among `enabled`.
-fn required_by(catalog: &Catalog, enabled: &[String], name: &str) -> Vec<String> {
-    enabled
-        .iter()
-        .filter(|e| {
-            catalog.modules[*e]
-                .manifest
-                .module
-                .requires
-                .iter()
-                .any(|r| r == name)
-        })
-        .cloned()
-        .collect()
 }
 
 pub fn dependencies(catalog: &Catalog, enabled: &[String], group: DepGroup) -> Vec<String> {
@@ -426,31 +195,55 @@ pub fn dependencies(catalog: &Catalog, enabled: &[String], group: DepGroup) -> V
     out
 }
 
-pub fn env_entries(
+/// A feature's settings block in `.env.example`: its entries, in order.
+pub type EnvBlocks = BTreeMap<String, Vec<(String, String)>>;
+
+/// Each enabled feature's `.env.example` entries, with the project's ports. Values are
+/// for a project in the current folder: `{project}` is `.`.
+pub fn env_blocks(
     catalog: &Catalog,
     template: &str,
     enabled: &[String],
     ports: &BTreeMap<String, u16>,
-    feature: &str,
-) -> Result<Vec<(String, String)>> {
-    // `.env.example` shows values for a project in the current folder: `{project}` → `.`.
+) -> Result<EnvBlocks> {
     let resolved = resolve::resolve(catalog, template, enabled, ports, ".")?;
     let port_of = resolved
         .services
         .iter()
         .map(|s| (s.name.as_str(), s.port))
         .collect();
-    catalog.modules[feature]
-        .manifest
-        .env
+    let fill = |v: &String| resolve::fill_placeholders(v, None, &port_of, ".");
+    enabled
         .iter()
-        .map(|(k, v)| {
-            Ok((
-                k.clone(),
-                resolve::fill_placeholders(v, None, &port_of, ".")?,
-            ))
+        .map(|feature| {
+            let env = &catalog.modules[feature].manifest.env;
+            let entries = env
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), fill(v)?)))
+                .collect::<Result<_>>()?;
+            Ok((feature.clone(), entries))
         })
         .collect()
+}
+
+/// What `paxx.toml` records about what paxx generated, set alike by every planner: the
+/// enabled modules' versions, the hashes of the files paxx wrote, and the dependencies
+/// it added (runtime, dev).
+pub fn record_generation(
+    doc: &mut PaxxTomlMut,
+    catalog: &Catalog,
+    enabled: &[String],
+    generated: &BTreeMap<String, String>,
+    added: &[Vec<String>; 2],
+) {
+    doc.set_modules(
+        &enabled
+            .iter()
+            .map(|n| (n.clone(), catalog.modules[n].manifest.module.version))
+            .collect(),
+    );
+    doc.set_generated(generated);
+    doc.set_added_dependencies(&added[0], &added[1]);
 }
 
 /// Records the hash of what paxx leaves at `path`, except where that is the template's

@@ -18,7 +18,10 @@ fn environment() -> Environment<'static> {
 }
 
 fn render_text(name: &str, source: &str, project: &str, features: &[String]) -> Result<String> {
-    let env = environment();
+    let mut env = environment();
+    // `has("redis")` is `"redis" in features` (docs/formats.md).
+    let enabled = features.to_vec();
+    env.add_function("has", move |name: &str| enabled.iter().any(|f| f == name));
     let template = env
         .template_from_named_str(name, source)
         .with_context(|| format!("cannot parse template `{name}`"))?;
@@ -74,4 +77,45 @@ pub fn generated_files(
         registry(template, project, features)?,
     );
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(source: &str, features: &[&str]) -> Result<String> {
+        let features: Vec<String> = features.iter().map(|f| f.to_string()).collect();
+        render_text("t.j2", source, "shop", &features)
+    }
+
+    #[test]
+    fn has_tells_whether_a_feature_is_enabled() {
+        let source = "{{ project.name }}:{% if has(\"redis\") %} redis{% endif %}\
+                      {% if has(\"email\") %} email{% endif %}";
+        assert_eq!(
+            render(source, &["email", "redis"]).unwrap(),
+            "shop: redis email"
+        );
+        assert_eq!(render(source, &["email"]).unwrap(), "shop: email");
+        assert_eq!(render(source, &[]).unwrap(), "shop:");
+        // The same as `in features`, which templates also use.
+        assert_eq!(
+            render(
+                "{{ has(\"redis\") == (\"redis\" in features) }}",
+                &["redis"]
+            )
+            .unwrap(),
+            "True"
+        );
+    }
+
+    #[test]
+    fn an_unknown_name_still_fails_loudly() {
+        let err = render("{{ hass(\"redis\") }}", &["redis"]).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("cannot render template `t.j2`"),
+            "{err:#}"
+        );
+        assert!(render("{{ has() }}", &[]).is_err());
+    }
 }

@@ -8,7 +8,7 @@ use anyhow::{bail, Result};
 use serde::Serialize;
 
 use crate::catalog::{suggestion, Catalog};
-use crate::manifest::{Fallback, Readiness, ServiceSpec, StopSignal};
+use crate::manifest::ServiceSpec;
 
 /// A feature enabled because another requires it: `(by, required)`.
 pub type PulledIn = (String, String);
@@ -75,56 +75,39 @@ pub fn check_known(catalog: &Catalog, names: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// A service as it runs in one project: the manifest's with placeholders filled and the
+/// project's port (`[ports]` over the manifest's), plus where its data lives. One model:
+/// a manifest field is a field here too, with no copy to keep in step.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ResolvedService {
-    pub name: String,
-    pub package: Option<String>,
-    pub debian: Option<String>,
-    pub command: Vec<String>,
-    pub init: Vec<Vec<String>>,
-    pub setup: Vec<Vec<String>>,
-    pub port: Option<u16>,
-    pub after: Vec<String>,
-    pub ready: Option<Readiness>,
-    pub refuses_root: bool,
-    pub env: BTreeMap<String, String>,
-    /// `<root>/.paxx/state/<name>`.
+    #[serde(flatten)]
+    pub spec: ServiceSpec,
+    /// `<root>/.paxx/state/<name>`, or where `up` keeps it outside the project.
     pub state: String,
-    pub stop_signal: StopSignal,
-    /// Seconds; the manifest's value or the default.
-    pub ready_timeout: u64,
-    pub stop_timeout: u64,
-    /// Placeholders filled; `up` picks one when `command[0]` is not found.
-    pub fallbacks: Vec<Fallback>,
+}
+
+impl std::ops::Deref for ResolvedService {
+    type Target = ServiceSpec;
+    fn deref(&self) -> &ServiceSpec {
+        &self.spec
+    }
+}
+
+impl std::ops::DerefMut for ResolvedService {
+    fn deref_mut(&mut self) -> &mut ServiceSpec {
+        &mut self.spec
+    }
 }
 
 impl ResolvedService {
     /// This service running its `index`th fallback instead of its own command.
     pub fn with_fallback(&self, index: usize) -> ResolvedService {
-        let fallback = &self.fallbacks[index];
-        let mut out = self.clone();
-        out.command = fallback.command.clone();
-        if let Some(ready) = &fallback.ready {
-            out.ready = Some(ready.clone());
+        ResolvedService {
+            spec: self.spec.with_fallback(index),
+            state: self.state.clone(),
         }
-        if let Some(env) = &fallback.env {
-            out.env = env.clone();
-        }
-        if let Some(init) = &fallback.init {
-            out.init = init.clone();
-        }
-        if let Some(setup) = &fallback.setup {
-            out.setup = setup.clone();
-        }
-        out.fallbacks = Vec::new();
-        out
     }
 }
-
-/// Seconds `up` waits for a service to become ready when its manifest does not say.
-pub const DEFAULT_READY_TIMEOUT: u64 = 60;
-/// Seconds `down` waits after the stop signal before SIGKILL when the manifest does not say.
-pub const DEFAULT_STOP_TIMEOUT: u64 = 10;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Resolved {
@@ -142,6 +125,70 @@ pub fn resolve(
     ports: &BTreeMap<String, u16>,
     root: &str,
 ) -> Result<Resolved> {
+    resolve_with_states(catalog, template, enabled, ports, root, &BTreeMap::new())
+}
+
+/// `resolve`, with the state folder (`{state}`) of the services in `states` somewhere
+/// else than `.paxx/state/<service>`: where `up` keeps the data of a service whose
+/// account cannot enter the project (src/services/outside.rs).
+pub fn resolve_with_states(
+    catalog: &Catalog,
+    template: &str,
+    enabled: &[String],
+    ports: &BTreeMap<String, u16>,
+    root: &str,
+    states: &BTreeMap<String, String>,
+) -> Result<Resolved> {
+    let Gathered {
+        packages,
+        specs,
+        raw_env,
+    } = gather(catalog, template, enabled)?;
+    let port_of: BTreeMap<&str, Option<u16>> = specs
+        .iter()
+        .map(|s| (s.name.as_str(), ports.get(&s.name).copied().or(s.port)))
+        .collect();
+    let state_of = |service: &str| {
+        states
+            .get(service)
+            .cloned()
+            .unwrap_or_else(|| state_dir(root, service))
+    };
+    let fill = |text: &str, own: Option<&ServiceSpec>| -> Result<String> {
+        let own = own.map(|s| s.name.as_str());
+        fill_in(text, own, &port_of, root, own.map(state_of).as_deref())
+    };
+
+    let mut services = Vec::new();
+    for s in start_order(&specs)? {
+        let mut spec = s.fill(&|text| fill(text, Some(s)))?;
+        spec.port = port_of[s.name.as_str()];
+        services.push(ResolvedService {
+            spec,
+            state: state_of(&s.name),
+        });
+    }
+    let mut env = BTreeMap::new();
+    for (k, v) in raw_env {
+        env.insert(k.clone(), fill(v, None)?);
+    }
+    Ok(Resolved {
+        packages,
+        services,
+        env,
+    })
+}
+
+/// What the template and the enabled features declare, before placeholders are filled.
+struct Gathered<'a> {
+    packages: Vec<String>,
+    specs: Vec<&'a ServiceSpec>,
+    raw_env: Vec<(&'a String, &'a String)>,
+}
+
+/// Packages (each once), services (each name once: a second is an error naming who
+/// declares it) and settings, template first, then the features in order.
+fn gather<'a>(catalog: &'a Catalog, template: &str, enabled: &[String]) -> Result<Gathered<'a>> {
     let template_manifest = &catalog.template(template)?.manifest;
     let mut sources = vec![(
         format!("template `{template}`"),
@@ -158,117 +205,29 @@ pub fn resolve(
             &m.env,
         ));
     }
-
-    let mut packages: Vec<String> = Vec::new();
-    let mut specs: Vec<&ServiceSpec> = Vec::new();
-    let mut raw_env: Vec<(&String, &String)> = Vec::new();
-    for (origin, pkgs, services, env) in &sources {
-        for p in pkgs.iter() {
-            if !packages.contains(p) {
-                packages.push(p.clone());
+    let mut out = Gathered {
+        packages: Vec::new(),
+        specs: Vec::new(),
+        raw_env: Vec::new(),
+    };
+    for (origin, pkgs, services, env) in sources {
+        for p in pkgs {
+            if !out.packages.contains(p) {
+                out.packages.push(p.clone());
             }
         }
-        for s in services.iter() {
-            if specs.iter().any(|o| o.name == s.name) {
+        for s in services {
+            if out.specs.iter().any(|o| o.name == s.name) {
                 bail!(
                     "{origin} declares service `{}`, which another enabled feature declares too",
                     s.name
                 );
             }
-            specs.push(s);
+            out.specs.push(s);
         }
-        raw_env.extend(env.iter());
+        out.raw_env.extend(env.iter());
     }
-
-    let port_of: BTreeMap<&str, Option<u16>> = specs
-        .iter()
-        .map(|s| (s.name.as_str(), ports.get(&s.name).copied().or(s.port)))
-        .collect();
-    let fill = |text: &str, own: Option<&ServiceSpec>| -> Result<String> {
-        fill_placeholders(text, own.map(|s| s.name.as_str()), &port_of, root)
-    };
-    let fill_all = |items: &[String], own: &ServiceSpec| -> Result<Vec<String>> {
-        items.iter().map(|i| fill(i, Some(own))).collect()
-    };
-
-    let mut services = Vec::new();
-    for s in start_order(&specs)? {
-        services.push(ResolvedService {
-            name: s.name.clone(),
-            package: s.package.clone(),
-            debian: s.debian.clone(),
-            command: fill_all(&s.command, s)?,
-            init: s
-                .init
-                .iter()
-                .map(|c| fill_all(c, s))
-                .collect::<Result<_>>()?,
-            setup: s
-                .setup
-                .iter()
-                .map(|c| fill_all(c, s))
-                .collect::<Result<_>>()?,
-            port: port_of[s.name.as_str()],
-            after: s.after.clone(),
-            ready: match &s.ready {
-                Some(r) => Some(Readiness {
-                    tcp: r.tcp,
-                    command: r.command.as_ref().map(|c| fill_all(c, s)).transpose()?,
-                }),
-                None => None,
-            },
-            refuses_root: s.refuses_root,
-            fallbacks: s
-                .fallbacks
-                .iter()
-                .map(|f| {
-                    let all = |cmds: &Vec<Vec<String>>| -> Result<Vec<Vec<String>>> {
-                        cmds.iter().map(|c| fill_all(c, s)).collect()
-                    };
-                    Ok(Fallback {
-                        command: fill_all(&f.command, s)?,
-                        why: f.why.clone(),
-                        ready: match &f.ready {
-                            Some(r) => Some(Readiness {
-                                tcp: r.tcp,
-                                command: r.command.as_ref().map(|c| fill_all(c, s)).transpose()?,
-                            }),
-                            None => None,
-                        },
-                        env: f
-                            .env
-                            .as_ref()
-                            .map(|env| {
-                                env.iter()
-                                    .map(|(k, v)| Ok((k.clone(), fill(v, Some(s))?)))
-                                    .collect::<Result<BTreeMap<_, _>>>()
-                            })
-                            .transpose()?,
-                        init: f.init.as_ref().map(all).transpose()?,
-                        setup: f.setup.as_ref().map(all).transpose()?,
-                    })
-                })
-                .collect::<Result<_>>()?,
-            env: s
-                .env
-                .iter()
-                .map(|(k, v)| Ok((k.clone(), fill(v, Some(s))?)))
-                .collect::<Result<_>>()?,
-            state: state_dir(root, &s.name),
-            stop_signal: s.stop_signal,
-            ready_timeout: s.ready_timeout.unwrap_or(DEFAULT_READY_TIMEOUT),
-            stop_timeout: s.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT),
-        });
-    }
-    let mut env = BTreeMap::new();
-    for (k, v) in raw_env {
-        env.insert(k.clone(), fill(v, None)?);
-    }
-    Ok(Resolved {
-        packages,
-        services,
-        env,
-    })
+    Ok(out)
 }
 
 pub fn state_dir(root: &str, service: &str) -> String {
@@ -282,6 +241,18 @@ pub fn fill_placeholders(
     own: Option<&str>,
     ports: &BTreeMap<&str, Option<u16>>,
     root: &str,
+) -> Result<String> {
+    let state = own.map(|service| state_dir(root, service));
+    fill_in(text, own, ports, root, state.as_deref())
+}
+
+/// `fill_placeholders` with `{state}` given (None outside a service).
+fn fill_in(
+    text: &str,
+    own: Option<&str>,
+    ports: &BTreeMap<&str, Option<u16>>,
+    root: &str,
+    state: Option<&str>,
 ) -> Result<String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -308,8 +279,8 @@ pub fn fill_placeholders(
                     bail!("`{{port}}` in `{text}` is outside a service; use `{{port:<service>}}`")
                 }
             },
-            ("state", _) => match own {
-                Some(service) => state_dir(root, service),
+            ("state", _) => match state {
+                Some(state) => state.to_string(),
                 None => bail!("`{{state}}` in `{text}` is outside a service"),
             },
             ("project", _) => root.to_string(),

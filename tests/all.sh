@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # The one test command: installs what the tiers need, then runs every tier.
-#   tier 1  Rust: unit tests, snapshots, integration tests of the real binary
-#   tier 2  Nix: every .nix parses, `nix flake init -t`, builtins-only logic by `nix eval`
-#   tier 3  end to end: generated projects against real services (PostgreSQL, Redis …)
+#   tier 1  lints and formatting (tests/lint.sh: rustfmt, clippy, ruff, nixfmt), then Rust:
+#           unit tests, snapshots, integration tests of the real binary
+#   tier 2  Nix: every .nix parses, `nix flake init -t`, builtins-only logic by `nix eval`,
+#           the flake and a generated project through the real uv2nix (../shared/nix-sources)
+#   tier 3  end to end: generated projects against real services (PostgreSQL, Redis …),
+#           and each one's wheel built as its Nix build would
+#   tier 4  distribution: the wheel (maturin, release build: the slow step), the crate
+#           package, completions and man pages, the workflows and release scripts
 # Usage: bash tests/all.sh [--tier N]...   (default: every tier)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,22 +17,27 @@ tiers=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --tier) tiers+=("$2"); shift 2 ;;
-    *) echo "unknown argument: $1 (use --tier 1|2|3)" >&2; exit 2 ;;
+    *) echo "unknown argument: $1 (use --tier 1|2|3|4)" >&2; exit 2 ;;
   esac
 done
-[ ${#tiers[@]} -gt 0 ] || tiers=(1 2 3)
+[ ${#tiers[@]} -gt 0 ] || tiers=(1 2 3 4)
 wants() { [[ " ${tiers[*]} " == *" $1 "* ]]; }
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 started=$(date +%s)
+# What did not run here (a check without its tool, an ignored test) and why: listed at the end.
+export PAXX_SKIPPED
+PAXX_SKIPPED=$(mktemp)
+trap 'rm -f "$PAXX_SKIPPED" "${log:-}"' EXIT
 
 # --- what the tiers need -----------------------------------------------------------
 say "checking tools"
 need_apt=()
 command -v nix-instantiate >/dev/null || need_apt+=(nix-bin)
-pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
-command -v initdb >/dev/null || [ -n "$pg_bin" ] || need_apt+=(postgresql)
-command -v redis-server >/dev/null || need_apt+=(redis-server)
+# The services' own (PostgreSQL, Redis …): the `debian` fields of the catalog's manifests,
+# so a new module's service needs no edit here.
+services_apt=$(python3 tests/debian_packages.py --missing)
+need_apt+=($services_apt)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "installing from Debian: ${need_apt[*]}"
@@ -51,9 +61,22 @@ cargo build --quiet --locked
 bin="$repo/target/debug/paxx-compose"
 
 if wants 1; then
-  say "tier 1: Rust tests"
+  say "tier 1: lints and formatting"
   t=$(date +%s)
-  CI=true cargo test --quiet --locked
+  bash tests/lint.sh
+  say "tier 1: Rust tests"
+  # Not --quiet: its one dot per test hides which were ignored. The passing lines are
+  # left out here; the ignored ones, with their reasons, are listed after the summary
+  # and at the end of the run.
+  log=$(mktemp)
+  CI=true cargo test --locked 2>&1 | tee "$log" | awk '!/^test .* \.\.\. (ok|ignored)/'
+  ignored=$(sed -nE 's/^test (.*) \.\.\. ignored(, (.*))?$/\1: \3/p' "$log")
+  rm -f "$log"
+  if [ -n "$ignored" ]; then
+    echo "ignored tests ($(wc -l <<<"$ignored")):"
+    sed 's/^/  /' <<<"$ignored"
+    sed 's/^/test /' <<<"$ignored" >>"$PAXX_SKIPPED"
+  fi
   echo "tier 1 took $(( $(date +%s) - t )) s"
 fi
 
@@ -76,4 +99,15 @@ if wants 3; then
   echo "tier 3 took $(( $(date +%s) - t )) s"
 fi
 
+if wants 4; then
+  say "tier 4: distribution"
+  t=$(date +%s)
+  PAXX_COMPOSE="$bin" bash tests/dist/run.sh
+  echo "tier 4 took $(( $(date +%s) - t )) s"
+fi
+
 say "all requested tiers passed in $(( $(date +%s) - started )) s"
+if [ -s "$PAXX_SKIPPED" ]; then
+  echo "not run here ($(wc -l <"$PAXX_SKIPPED")):"
+  sed 's/^/  - /' "$PAXX_SKIPPED"
+fi

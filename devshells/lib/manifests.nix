@@ -77,9 +77,13 @@ let
       refuses_root = s."refuses-root" or false;
       env = s.env or { };
       stop_signal = s."stop-signal" or "TERM";
-      ready_timeout = s."ready-timeout" or 60; # src/resolve.rs DEFAULT_READY_TIMEOUT
-      stop_timeout = s."stop-timeout" or 10; # src/resolve.rs DEFAULT_STOP_TIMEOUT
+      ready_timeout = s."ready-timeout" or 120; # src/manifest.rs defaults::READY_TIMEOUT
+      probe_timeout = s."probe-timeout" or 30; # src/manifest.rs defaults::PROBE_TIMEOUT
+      stop_timeout = s."stop-timeout" or 10; # src/manifest.rs defaults::STOP_TIMEOUT
       fallbacks = map (normFallback origin) (s.fallbacks or [ ]);
+      restart = s.restart or "on-failure"; # src/manifest.rs Restart
+      restart_retries = s."restart-retries" or 5; # src/manifest.rs defaults::RESTART_RETRIES
+      restart_delay = s."restart-delay" or 1; # src/manifest.rs defaults::RESTART_DELAY
     };
 
   # src/manifest.rs Fallback: each optional field replaces the service's own when it runs.

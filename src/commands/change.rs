@@ -1,23 +1,30 @@
 //! `add` and `remove`.
 
 use std::path::Path;
-use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 
-use crate::cli::ChangeArgs;
 use crate::plan::{plan_features, Project, Request};
+use crate::printer::{note, ExitStatus};
+use crate::project;
+use crate::request::{Action, Change};
 
-pub fn run(cwd: &Path, args: ChangeArgs, add: bool) -> Result<ExitCode> {
-    let names = args.feature_names();
+pub fn run(cwd: &Path, args: Change) -> Result<ExitStatus> {
+    let add = args.action == Action::Add;
+    let names = args.names;
     if names.is_empty() {
         bail!("name at least one feature, e.g. `paxx-compose add feature redis`");
     }
-    let root = super::project_root(cwd)?;
-    let current = super::load_catalog()?;
-    let files = super::disk(&root);
+    let root = project::root(cwd)?;
+    let current = project::load_catalog()?;
+    let files = project::disk(&root);
     let project = Project::load(&files)?;
-    let catalog = super::catalog_for(current, &project)?;
+    let (open, _) = crate::upgrade::open_conflicts(&project.state.conflicts, &files)?;
+    crate::upgrade::refuse_open(&open)?;
+    let (catalog, note) = project::catalog_for(current, &project)?;
+    if let Some(note) = note {
+        note!("{note}");
+    }
     let request = if add {
         Request::Add(names.clone())
     } else {
@@ -30,5 +37,5 @@ pub fn run(cwd: &Path, args: ChangeArgs, add: bool) -> Result<ExitCode> {
         names.join(", ")
     );
     super::finish(&root, &plan, args.dry_run, &done)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }

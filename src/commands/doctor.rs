@@ -2,15 +2,17 @@
 //! Nix and under Debian. Exits non-zero when something the project needs is missing.
 
 use std::path::Path;
-use std::process::{Command, ExitCode};
+use std::process::Command;
 
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::cli::DoctorArgs;
 use crate::plan::Project;
+use crate::printer::{self, out, ExitStatus};
+use crate::project;
 use crate::services::{self, account, binary, ready, Loaded};
 
+mod lock;
 mod python;
 
 #[derive(Debug, Serialize, Clone, Copy, PartialEq)]
@@ -46,12 +48,13 @@ impl Report {
     }
 }
 
-pub fn run(cwd: &Path, args: DoctorArgs) -> Result<ExitCode> {
+pub fn run(cwd: &Path, json: bool) -> Result<ExitStatus> {
     let loaded = services::load(cwd)?;
     let mut report = Report::default();
     check_python(&loaded, &mut report);
     check_services(&loaded, &mut report)?;
     check_files(&loaded, &mut report)?;
+    lock::check(&loaded.root, &mut report);
     check_nix(&mut report);
 
     let problems = report
@@ -59,27 +62,27 @@ pub fn run(cwd: &Path, args: DoctorArgs) -> Result<ExitCode> {
         .iter()
         .filter(|c| c.status == Level::Missing)
         .count();
-    if args.json {
+    if json {
         let json = serde_json::json!({ "ok": problems == 0, "checks": report.0 });
-        println!("{}", serde_json::to_string_pretty(&json)?);
+        printer::json(&json)?;
     } else {
         for c in &report.0 {
             let level = format!("{:?}", c.status).to_lowercase();
             let detail = c.detail.replace('\n', &format!("\n{:<9}", ""));
-            println!("{level:<8} {}: {detail}", c.check);
+            out!("{level:<8} {}: {detail}", c.check);
             for fix in &c.fix {
-                println!("{:<8}   {fix}", "");
+                out!("{:<8}   {fix}", "");
             }
         }
         match problems {
-            0 => println!("\nthis machine has what the project needs"),
-            n => println!("\n{n} missing: see above"),
+            0 => out!("\nthis machine has what the project needs"),
+            n => out!("\n{n} missing: see above"),
         }
     }
     Ok(if problems == 0 {
-        ExitCode::SUCCESS
+        ExitStatus::Success
     } else {
-        ExitCode::FAILURE
+        ExitStatus::Failure
     })
 }
 
@@ -195,7 +198,7 @@ fn check_services(loaded: &Loaded, report: &mut Report) -> Result<()> {
             let check = format!("{name}: {program}");
             match binary::find_for(&program, &loaded.root, account.as_ref()) {
                 Ok(found) if found.on_path => {
-                    report.add(&check, Level::Ok, found.path.display().to_string(), vec![])
+                    report.add(&check, Level::Ok, found.path.display().to_string(), vec![]);
                 }
                 Ok(found) => report.add(
                     &check,
@@ -246,9 +249,21 @@ fn check_services(loaded: &Loaded, report: &mut Report) -> Result<()> {
 }
 
 fn check_files(loaded: &Loaded, report: &mut Report) -> Result<()> {
-    let files = crate::commands::disk(&loaded.root);
+    let files = crate::project::disk(&loaded.root);
     let project = Project::load(&files)?;
-    let (modified, missing) = super::status::drift(&loaded.catalog, &project, &files)?;
+    let Some(drift) = project::drift(&loaded.catalog, &project)? else {
+        report.add(
+            "files",
+            Level::Info,
+            format!(
+                "generated files not compared: this paxx-compose has no catalog of paxx {}",
+                project.state.paxx_version
+            ),
+            vec![],
+        );
+        return Ok(());
+    };
+    let (modified, missing) = (drift.modified, drift.missing);
     if !modified.is_empty() {
         report.add(
             "files",

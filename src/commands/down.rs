@@ -1,14 +1,14 @@
 //! `down`: stop what `up` started.
 
 use std::path::Path;
-use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::cli::DownArgs;
+use crate::printer::ExitStatus;
+use crate::request::Down;
 use crate::services;
 
-pub fn run(cwd: &Path, args: DownArgs) -> Result<ExitCode> {
+pub fn run(cwd: &Path, args: Down) -> Result<ExitStatus> {
     let loaded = services::load(cwd)?;
-    services::stop::down(&loaded, &args.services)
+    services::stop::down(&loaded, &args.services, args.clean)
 }

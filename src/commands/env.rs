@@ -2,20 +2,19 @@
 //! (`DATABASE_URL` …, with this project's ports), for `eval "$(paxx-compose env)"`.
 
 use std::path::Path;
-use std::process::ExitCode;
 
 use anyhow::Result;
 
-use crate::cli::EnvArgs;
+use crate::printer::{self, ExitStatus};
 use crate::services;
 
-pub fn run(cwd: &Path, args: EnvArgs) -> Result<ExitCode> {
+pub fn run(cwd: &Path, json: bool) -> Result<ExitStatus> {
     let loaded = services::load(cwd)?;
     let env = &loaded.resolved.env;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(env)?);
+    if json {
+        printer::json(env)?;
     } else {
-        print!("{}", services::export_lines(env));
+        printer::text(&services::export_lines(env));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }

@@ -1,13 +1,13 @@
 //! `list`: the modules for this project's template (all of them outside a project).
 
 use std::path::Path;
-use std::process::ExitCode;
 
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::cli::ListArgs;
 use crate::plan::Project;
+use crate::printer::{self, note, out, ExitStatus};
+use crate::project;
 use crate::resolve::enabled_features;
 
 #[derive(Serialize)]
@@ -24,10 +24,10 @@ struct Entry<'a> {
     explicit: bool,
 }
 
-pub fn run(cwd: &Path, args: ListArgs) -> Result<ExitCode> {
-    let catalog = super::load_catalog()?;
-    let root = super::find_project(cwd);
-    let files = root.as_deref().map(super::disk);
+pub fn run(cwd: &Path, json: bool) -> Result<ExitStatus> {
+    let catalog = project::load_catalog()?;
+    let root = project::find(cwd);
+    let files = root.as_deref().map(project::disk);
     let project = match &files {
         Some(files) => Some(Project::load(files)?),
         None => None,
@@ -46,7 +46,7 @@ pub fn run(cwd: &Path, args: ListArgs) -> Result<ExitCode> {
     let entries: Vec<Entry> = catalog
         .modules
         .values()
-        .filter(|m| template.map_or(true, |t| m.manifest.module.templates.iter().any(|x| x == t)))
+        .filter(|m| template.is_none_or(|t| m.manifest.module.templates.iter().any(|x| x == t)))
         .map(|m| {
             let info = &m.manifest.module;
             Entry {
@@ -61,12 +61,12 @@ pub fn run(cwd: &Path, args: ListArgs) -> Result<ExitCode> {
             }
         })
         .collect();
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&entries)?);
-        return Ok(ExitCode::SUCCESS);
+    if json {
+        printer::json(&entries)?;
+        return Ok(ExitStatus::Success);
     }
     if entries.is_empty() {
-        eprintln!(
+        note!(
             "no modules{}",
             template
                 .map(|t| format!(" fit template `{t}`"))
@@ -80,10 +80,10 @@ pub fn run(cwd: &Path, args: ListArgs) -> Result<ExitCode> {
             (true, false) => "+",
             _ => " ",
         };
-        println!("{mark} {:width$}  {}", e.name, e.summary);
+        out!("{mark} {:width$}  {}", e.name, e.summary);
     }
     if project.is_some() && !entries.is_empty() {
-        eprintln!("(* enabled, + enabled because another feature requires it)");
+        note!("(* enabled, + enabled because another feature requires it)");
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }

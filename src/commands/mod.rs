@@ -1,24 +1,24 @@
-//! One file per command; this one holds what they share: finding the project, and
-//! showing or applying a plan.
+//! One file per command; this one holds what they share: showing or applying a plan.
+//! Finding the project and its catalog is `crate::project`'s.
 
-use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use crate::apply::{self, DiskProject};
-use crate::catalog::Catalog;
-use crate::cli::{Cli, Command};
+use crate::apply;
 use crate::diff;
-use crate::editors::paxx_toml;
 use crate::plan::Plan;
+use crate::printer::{self, note, ExitStatus};
+use crate::request::{Command, Invocation};
 
 mod change;
+mod completions;
 mod doctor;
 mod down;
 mod env;
 mod init;
 mod list;
+mod man;
 mod new;
 mod show;
 mod snapshot;
@@ -26,137 +26,60 @@ mod status;
 mod up;
 mod upgrade;
 
-pub fn run(cli: Cli) -> Result<ExitCode> {
-    let cwd = match &cli.chdir {
+pub fn run(invocation: Invocation) -> Result<ExitStatus> {
+    let cwd = match &invocation.chdir {
         Some(dir) => dir.clone(),
         None => std::env::current_dir().context("cannot read the current folder")?,
     };
     if !cwd.is_dir() {
         anyhow::bail!("`{}` is not a folder", cwd.display());
     }
-    match cli.command {
-        Command::New(args) => new::run(&cwd, args),
-        Command::Init(args) => init::run(&cwd, args),
-        Command::Add(args) => change::run(&cwd, args, true),
-        Command::Remove(args) => change::run(&cwd, args, false),
-        Command::List(args) => list::run(&cwd, args),
-        Command::Show(args) => show::run(args),
-        Command::Status(args) => status::run(&cwd, args),
-        Command::Up(args) => up::run(&cwd, args),
-        Command::Down(args) => down::run(&cwd, args),
-        Command::Env(args) => env::run(&cwd, args),
-        Command::Doctor(args) => doctor::run(&cwd, args),
-        Command::Upgrade(args) => upgrade::run(&cwd, args),
-        Command::SnapshotCatalog(args) => snapshot::run(&cwd, args),
-    }
-}
-
-/// The project folder: `start` or the nearest folder above it holding paxx.toml.
-pub fn find_project(start: &Path) -> Option<PathBuf> {
-    start
-        .ancestors()
-        .find(|d| d.join(paxx_toml::FILE).is_file())
-        .map(Path::to_path_buf)
-}
-
-/// The project folder, or the error every command gives outside one.
-pub fn project_root(start: &Path) -> Result<PathBuf> {
-    find_project(start).ok_or_else(|| {
-        anyhow::anyhow!(
-            "this is not a paxx project: no {} in `{}` or above it. Create one with \
-             `paxx-compose new <DIR>` (or `nix flake init -t github:paxx-dev/paxx#fastapi` \
-             then `paxx-compose init`), or pass -C <DIR>",
-            paxx_toml::FILE,
-            start.display()
-        )
-    })
-}
-
-pub fn load_catalog() -> Result<Catalog> {
-    Catalog::load().context("cannot load the catalog of templates and modules")
-}
-
-/// The catalog of an older paxx `version`, from the history (with `PAXX_MODULES` on
-/// top, as for the current one); `None` when the history does not know it.
-pub fn catalog_at(version: &str) -> Result<Option<Catalog>> {
-    let Some(files) = crate::catalog::history::find(version)? else {
-        return Ok(None);
-    };
-    let extra = crate::catalog::extra_modules_dir();
-    Catalog::parse(&files, extra.as_deref())
-        .map(Some)
-        .with_context(|| format!("cannot load the paxx {version} catalog from the history"))
-}
-
-/// The catalog `add` and `remove` work with: the one of the project's own version, so that
-/// its files all come from one catalog and `upgrade` later has a true base to merge from.
-/// That is the current catalog, or for a project not yet upgraded, its version's from the
-/// history (said, with the way forward).
-pub fn catalog_for(current: Catalog, project: &crate::plan::Project) -> Result<Catalog> {
-    let recorded = &project.state.paxx_version;
-    if *recorded == current.version {
-        return Ok(current);
-    }
-    let newer = crate::catalog::source::compare_versions(recorded, &current.version)
-        == Some(std::cmp::Ordering::Greater);
-    if newer {
-        anyhow::bail!(
-            "this project was made with paxx {recorded}, newer than this paxx-compose's \
-             catalog ({}): update paxx-compose (`nix flake update paxx`, or a newer binary)",
-            current.version
-        );
-    }
-    match catalog_at(recorded)? {
-        Some(own) => {
-            eprintln!(
-                "note: this project is at paxx {recorded}: using that version's modules; \
-                 `paxx-compose upgrade` brings it to {}",
-                current.version
-            );
-            Ok(own)
-        }
-        None => anyhow::bail!(
-            "this project is at paxx {recorded} and this paxx-compose carries paxx {}: run \
-             `paxx-compose upgrade` first (it keeps your edits), then run this again",
-            current.version
-        ),
-    }
-}
-
-pub fn disk(root: &Path) -> DiskProject {
-    DiskProject {
-        root: root.to_path_buf(),
+    match invocation.command {
+        Command::New(request) => new::run(&cwd, request),
+        Command::Init(request) => init::run(&cwd, request),
+        Command::Change(request) => change::run(&cwd, request),
+        Command::List { json } => list::run(&cwd, json),
+        Command::Show { name } => show::run(&name),
+        Command::Status { json } => status::run(&cwd, json),
+        Command::Up(request) => up::run(&cwd, request),
+        Command::Down(request) => down::run(&cwd, request),
+        Command::Env { json } => env::run(&cwd, json),
+        Command::Doctor { json } => doctor::run(&cwd, json),
+        Command::Upgrade(request) => upgrade::run(&cwd, request),
+        Command::Completions { shell } => completions::run(shell),
+        Command::Man { dir } => man::run(&cwd, dir),
+        Command::SnapshotCatalog(request) => snapshot::run(&cwd, request),
     }
 }
 
 /// Prints the plan's notes; with `dry_run` prints its diff, otherwise applies it.
 pub fn finish(root: &Path, plan: &Plan, dry_run: bool, done: &str) -> Result<()> {
     for note in &plan.notes {
-        eprintln!("{note}");
+        note!("{note}");
     }
     if plan.is_empty() {
-        eprintln!("nothing to change");
+        note!("nothing to change");
         return Ok(());
     }
     if dry_run {
         for change in &plan.changes {
-            print!("{}", diff::unified(change));
+            printer::text(&diff::unified(change));
         }
-        eprintln!(
+        note!(
             "dry run: {} file(s) would change; nothing was written",
             plan.changes.len()
         );
         return Ok(());
     }
     apply::apply(root, &plan.changes)?;
-    eprintln!("{done}");
+    note!("{done}");
     for change in &plan.changes {
         let verb = match (&change.before, &change.after) {
             (None, Some(_)) => "created",
             (Some(_), None) => "deleted",
             _ => "updated",
         };
-        eprintln!("  {verb} {}", change.path);
+        note!("  {verb} {}", change.path);
     }
     Ok(())
 }

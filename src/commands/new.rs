@@ -1,16 +1,18 @@
-//! `new`: a project generated in memory (template, name, features), then written in one go.
+//! `new`: a project generated in memory (template, name, features), then written in one go,
+//! with its own development `.env` (see `dev_env`).
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 
-use crate::cli::NewArgs;
 use crate::plan::{check_project_name, generate_tree, Answers, Change, Plan};
+use crate::printer::{note, ExitStatus};
+use crate::project;
+use crate::request::New;
 
-pub fn run(cwd: &Path, args: NewArgs) -> Result<ExitCode> {
+pub fn run(cwd: &Path, args: New) -> Result<ExitStatus> {
     let target = cwd.join(&args.dir);
     if target.exists() {
         let empty = target.is_dir()
@@ -27,10 +29,10 @@ pub fn run(cwd: &Path, args: NewArgs) -> Result<ExitCode> {
     }
     let name = match &args.name {
         Some(name) => name.clone(),
-        None => name_from_dir(&target)?,
+        None => project::name_from_dir(&target)?,
     };
     check_project_name(&name)?;
-    let catalog = super::load_catalog()?;
+    let catalog = project::load_catalog()?;
     let (tree, notes) = generate_tree(
         &catalog,
         &Answers {
@@ -52,14 +54,19 @@ pub fn run(cwd: &Path, args: NewArgs) -> Result<ExitCode> {
         notes,
     };
     if args.dry_run {
-        return super::finish(&target, &plan, true, "").map(|()| ExitCode::SUCCESS);
+        super::finish(&target, &plan, true, "")?;
+        note!("and `.env` with a random SECRET_KEY for development (not shown)");
+        return Ok(ExitStatus::Success);
     }
-    write_tree(&target, &plan)?;
+    // The development key goes in with the rest, so a failure leaves no project at all.
+    crate::apply::write_project(&target, &plan.changes, |staging| {
+        crate::dev_env::write_if_absent(staging).map(drop)
+    })?;
     for note in &plan.notes {
-        eprintln!("{note}");
+        note!("{note}");
     }
-    eprintln!(
-        "created `{}` ({} files) from template `{}`{}",
+    note!(
+        "created `{}` ({} files, and `.env` with a development SECRET_KEY) from template `{}`{}",
         args.dir.display(),
         plan.changes.len(),
         args.template,
@@ -69,72 +76,10 @@ pub fn run(cwd: &Path, args: NewArgs) -> Result<ExitCode> {
             format!(" with {}", args.features.join(", "))
         }
     );
-    eprintln!(
+    note!(
         "next: cd {} && nix develop (or: paxx-compose up)",
         args.dir.display()
     );
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Writes the whole tree into a fresh folder beside `target`, then renames it into
-/// place: a failure leaves no half-made project behind.
-fn write_tree(target: &Path, plan: &Plan) -> Result<()> {
-    let parent = target
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let leaf = target
-        .file_name()
-        .context("the new project's folder needs a name")?;
-    let staging: PathBuf = parent.join(format!(
-        ".{}.paxx-new-{}",
-        leaf.to_string_lossy(),
-        std::process::id()
-    ));
-    // `new a/b` with no `a/` yet makes `a/`, as `mkdir -p` would; a failure takes it away.
-    let missing: Vec<PathBuf> = parent
-        .ancestors()
-        .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
-        .map(Path::to_path_buf)
-        .collect();
-    let result = (|| -> Result<()> {
-        fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create folder `{}`", parent.display()))?;
-        fs::create_dir(&staging)
-            .with_context(|| format!("cannot create a folder in `{}`", parent.display()))?;
-        crate::apply::write_fresh(&staging, &plan.changes)?;
-        if target.exists() {
-            fs::remove_dir(target)
-                .with_context(|| format!("cannot replace `{}`", target.display()))?;
-        }
-        fs::rename(&staging, target)
-            .with_context(|| format!("cannot create `{}`", target.display()))
-    })();
-    if result.is_err() {
-        let _ = fs::remove_dir_all(&staging);
-        for dir in &missing {
-            let _ = fs::remove_dir(dir);
-        }
-    }
-    result
-}
-
-/// A project name from a folder's name (`shop_api/` → `shop_api`).
-pub fn name_from_dir(dir: &Path) -> Result<String> {
-    let absolute = if dir.is_absolute() {
-        dir.to_path_buf()
-    } else {
-        std::env::current_dir()?.join(dir)
-    };
-    let leaf = absolute
-        .components()
-        .rev()
-        .find_map(|c| match c {
-            std::path::Component::Normal(n) => Some(n.to_string_lossy().into_owned()),
-            _ => None,
-        })
-        .unwrap_or_default();
-    check_project_name(&leaf)
-        .with_context(|| "the folder's name cannot be the project's name; pass --name")?;
-    Ok(leaf)
+    note!("{}", super::init::NIX_BUILD_NEEDS_NEW);
+    Ok(ExitStatus::Success)
 }

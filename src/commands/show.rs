@@ -1,14 +1,13 @@
 //! `show <NAME>`: everything a module brings.
 
-use std::process::ExitCode;
-
 use anyhow::Result;
 
-use crate::cli::ShowArgs;
+use crate::printer::{out, ExitStatus};
+use crate::project;
 
-pub fn run(args: ShowArgs) -> Result<ExitCode> {
-    let catalog = super::load_catalog()?;
-    let module = catalog.module(&args.name)?;
+pub fn run(name: &str) -> Result<ExitStatus> {
+    let catalog = project::load_catalog()?;
+    let module = catalog.module(name)?;
     let m = &module.manifest;
     let list = |items: &[String]| {
         if items.is_empty() {
@@ -17,25 +16,27 @@ pub fn run(args: ShowArgs) -> Result<ExitCode> {
             items.join(", ")
         }
     };
-    println!(
+    out!(
         "{} (version {}): {}",
-        m.module.name, m.module.version, m.module.summary
+        m.module.name,
+        m.module.version,
+        m.module.summary
     );
-    println!("templates:    {}", list(&m.module.templates));
-    println!("requires:     {}", list(&m.module.requires));
-    println!("conflicts:    {}", list(&m.module.conflicts));
-    println!("dependencies: {}", list(&m.python.dependencies));
-    println!("dev deps:     {}", list(&m.python.dev_dependencies));
-    println!("nix packages: {}", list(&m.nix.packages));
-    println!("files:");
+    out!("templates:    {}", list(&m.module.templates));
+    out!("requires:     {}", list(&m.module.requires));
+    out!("conflicts:    {}", list(&m.module.conflicts));
+    out!("dependencies: {}", list(&m.python.dependencies));
+    out!("dev deps:     {}", list(&m.python.dev_dependencies));
+    out!("nix packages: {}", list(&m.nix.packages));
+    out!("files:");
     for path in module.files.keys() {
-        println!("  {path}");
+        out!("  {path}");
     }
     if !m.services.is_empty() {
-        println!("services:");
+        out!("services:");
         for s in &m.services {
             let port = s.port.map(|p| format!(" (port {p})")).unwrap_or_default();
-            println!(
+            out!(
                 "  {}{port}: {}",
                 s.name,
                 crate::services::shell_words(&s.command)
@@ -43,13 +44,13 @@ pub fn run(args: ShowArgs) -> Result<ExitCode> {
         }
     }
     if !m.env.is_empty() {
-        println!("env:");
+        out!("env:");
         for (k, v) in &m.env {
-            println!("  {k}={v}");
+            out!("  {k}={v}");
         }
     }
     if module.origin != "embedded" {
-        println!("from:         {}", module.origin);
+        out!("from:         {}", module.origin);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }

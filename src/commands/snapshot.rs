@@ -1,14 +1,14 @@
 //! `snapshot-catalog` (hidden, for releases): stores a catalog in the catalog history.
 
 use std::path::Path;
-use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
 use crate::catalog::{history, Catalog, CatalogFiles};
-use crate::cli::SnapshotArgs;
+use crate::printer::{note, ExitStatus};
+use crate::request::Snapshot;
 
-pub fn run(cwd: &Path, args: SnapshotArgs) -> Result<ExitCode> {
+pub fn run(cwd: &Path, args: Snapshot) -> Result<ExitStatus> {
     let mut files = match &args.from {
         Some(dir) => {
             let dir = cwd.join(dir);
@@ -30,13 +30,13 @@ pub fn run(cwd: &Path, args: SnapshotArgs) -> Result<ExitCode> {
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create `{}`", out.display()))?;
     let done = history::snapshot(&files, &out)?;
     if done.unchanged {
-        eprintln!(
+        note!(
             "catalog {} is in `{}` already, unchanged",
             files.version,
             args.out.display()
         );
     } else {
-        eprintln!(
+        note!(
             "stored catalog {} in `{}`: {} files, {} new blobs ({} bytes); the other files \
              are shared with earlier versions",
             files.version,
@@ -46,7 +46,7 @@ pub fn run(cwd: &Path, args: SnapshotArgs) -> Result<ExitCode> {
             done.new_bytes
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }
 
 /// A checkout of paxx (a release tag in a `git worktree`) has no `catalog.toml`: its

@@ -3,16 +3,14 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::catalog::Catalog;
-use crate::cli::StatusArgs;
-use crate::hash::content_hash;
-use crate::plan::{Project, ProjectFiles};
-use crate::render;
+use crate::plan::{Drift, Project};
+use crate::printer::{self, out, ExitStatus};
+use crate::project::{self, Standing};
 use crate::resolve::{enabled_features, resolve, ResolvedService};
 use crate::services::{self, stop::Runtime};
 
@@ -25,7 +23,8 @@ struct Status {
     features: Vec<String>,
     /// The features asked for (`paxx.toml` `[project].features`).
     explicit: Vec<String>,
-    /// Generated files whose content differs from what paxx wrote.
+    /// Generated files (the template's and the features') whose content differs from
+    /// what paxx wrote; empty when this paxx-compose does not know the project's version.
     modified: Vec<String>,
     /// Generated files the user deleted.
     missing: Vec<String>,
@@ -46,20 +45,21 @@ struct ServiceStatus {
     runtime: Runtime,
 }
 
-pub fn run(cwd: &Path, args: StatusArgs) -> Result<ExitCode> {
-    let root = super::project_root(cwd)?;
-    let catalog = super::load_catalog()?;
-    let files = super::disk(&root);
+pub fn run(cwd: &Path, json: bool) -> Result<ExitStatus> {
+    let root = project::root(cwd)?;
+    let catalog = project::load_catalog()?;
+    let files = project::disk(&root);
     let project = Project::load(&files)?;
-    // Drift is measured against what paxx generated, which for a project not yet upgraded
-    // is the catalog of its own version.
-    // (A history that does not load only costs the comparison: status still answers.)
-    let own = if project.state.paxx_version != catalog.version {
-        super::catalog_at(&project.state.paxx_version).unwrap_or(None)
-    } else {
-        None
-    };
-    let mut status = gather(&catalog, own.as_ref(), &project, &files, &root)?;
+    let recorded = project.state.paxx_version.clone();
+    let standing = project::standing(&recorded, &catalog.version);
+    // Drift is measured against what paxx generated: the catalog of the project's own
+    // version. `None` when this paxx-compose does not know that version.
+    let drift = project::drift(&catalog, &project)?;
+    let mut status =
+        gather(&catalog, &project, drift.as_ref(), &root).with_context(|| match standing {
+            Standing::Newer => project::newer_project(&recorded, &catalog.version),
+            _ => format!("cannot read the state of this paxx {recorded} project"),
+        })?;
     let canonical = root
         .canonicalize()
         .with_context(|| format!("cannot resolve `{}`", root.display()))?;
@@ -72,13 +72,36 @@ pub fn run(cwd: &Path, args: StatusArgs) -> Result<ExitCode> {
     for (service, run) in status.services.iter_mut().zip(&as_run) {
         service.runtime = services::stop::runtime(&layout, &canonical, run)?;
     }
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&status)?);
-        return Ok(ExitCode::SUCCESS);
+    if json {
+        printer::json(&status)?;
+        return Ok(ExitStatus::Success);
     }
-    println!(
+    print_project(&status);
+    print_version(&recorded, &catalog.version, standing, drift.is_some());
+    for path in &status.conflicts {
+        out!("conflict: {path} (resolve the <<<<<<< ======= >>>>>>> markers)");
+    }
+    if drift.is_none() {
+        out!("generated files: not compared (this paxx-compose has no catalog of paxx {recorded})");
+    } else if status.modified.is_empty() && status.missing.is_empty() {
+        out!("generated files: as paxx wrote them");
+    }
+    for path in &status.modified {
+        out!("modified: {path}");
+    }
+    for path in &status.missing {
+        out!("deleted:  {path}");
+    }
+    print_services(&status.services);
+    Ok(ExitStatus::Success)
+}
+
+fn print_project(status: &Status) {
+    out!(
         "project:  {} (template {}, paxx {})",
-        status.name, status.template, status.paxx_version
+        status.name,
+        status.template,
+        status.paxx_version
     );
     let features: Vec<String> = status
         .features
@@ -91,7 +114,7 @@ pub fn run(cwd: &Path, args: StatusArgs) -> Result<ExitCode> {
             }
         })
         .collect();
-    println!(
+    out!(
         "features: {}",
         if features.is_empty() {
             "none".into()
@@ -99,56 +122,48 @@ pub fn run(cwd: &Path, args: StatusArgs) -> Result<ExitCode> {
             features.join(", ")
         }
     );
-    if catalog.version != status.paxx_version {
-        println!(
-            "upgrade:  this paxx-compose carries paxx {}: run `paxx-compose upgrade`",
-            catalog.version
-        );
+}
+
+/// Only an older project is upgraded; a newer one needs a newer paxx-compose.
+fn print_version(recorded: &str, current: &str, standing: Standing, known: bool) {
+    match standing {
+        Standing::Current => {}
+        Standing::Older if known => {
+            out!("upgrade:  this paxx-compose carries paxx {current}: run `paxx-compose upgrade`");
+        }
+        Standing::Older => out!(
+            "upgrade:  this paxx-compose carries paxx {current} but no catalog of paxx \
+             {recorded}, so it cannot upgrade this project (`paxx-compose upgrade` says what can)"
+        ),
+        Standing::Newer => out!("version:  {}", project::newer_project(recorded, current)),
     }
-    for path in &status.conflicts {
-        println!("conflict: {path} (resolve the <<<<<<< ======= >>>>>>> markers)");
-    }
-    if status.modified.is_empty() && status.missing.is_empty() {
-        println!("generated files: as paxx wrote them");
-    }
-    for path in &status.modified {
-        println!("modified: {path}");
-    }
-    for path in &status.missing {
-        println!("deleted:  {path}");
-    }
-    print_services(&status.services);
-    Ok(ExitCode::SUCCESS)
 }
 
 fn print_services(list: &[ServiceStatus]) {
     if list.is_empty() {
         return;
     }
-    println!("services:");
+    out!("services:");
     let width = list.iter().map(|s| s.service.name.len()).max().unwrap_or(0);
     for ServiceStatus { service, runtime } in list {
         let port = service.port.map_or(String::new(), |p| format!(":{p}"));
-        let state = match runtime.pid {
-            Some(pid) if runtime.healthy => format!("running (pid {pid}), healthy"),
-            Some(pid) => format!("running (pid {pid}), not ready"),
-            None => "stopped".to_string(),
-        };
-        println!("  {:<width$}  {port:<6}  {state}", service.name);
+        let (state, details) = runtime.describe();
+        out!("  {:<width$}  {port:<6}  {state}", service.name);
+        for line in details {
+            out!("  {:<width$}          {line}", "");
+        }
     }
 }
 
 fn gather(
     catalog: &Catalog,
-    own: Option<&Catalog>,
     project: &Project,
-    files: &dyn ProjectFiles,
+    drift: Option<&Drift>,
     root: &Path,
 ) -> Result<Status> {
     let state = &project.state;
     let (enabled, _) = enabled_features(catalog, &state.template, &state.features)?;
-    let (modified, missing) = drift(own.unwrap_or(catalog), project, files)?;
-    let (conflicts, _) = crate::upgrade::open_conflicts(&state.conflicts, files)?;
+    let (conflicts, _) = crate::upgrade::open_conflicts(&state.conflicts, project.files)?;
     let root = root
         .canonicalize()
         .with_context(|| format!("cannot resolve `{}`", root.display()))?;
@@ -159,14 +174,17 @@ fn gather(
         &state.ports,
         &root.to_string_lossy(),
     )?;
+    let drift = drift.map_or((Vec::new(), Vec::new()), |d| {
+        (d.modified.clone(), d.missing.clone())
+    });
     Ok(Status {
         name: state.name.clone(),
         template: state.template.clone(),
         paxx_version: state.paxx_version.clone(),
         features: enabled,
         explicit: state.features.clone(),
-        modified,
-        missing,
+        modified: drift.0,
+        missing: drift.1,
         conflicts,
         packages: resolved.packages,
         services: resolved
@@ -179,31 +197,4 @@ fn gather(
             .collect(),
         env: resolved.env,
     })
-}
-
-/// Generated files the user changed, and those they deleted (`doctor` says the same).
-pub fn drift(
-    catalog: &Catalog,
-    project: &Project,
-    files: &dyn ProjectFiles,
-) -> Result<(Vec<String>, Vec<String>)> {
-    let state = &project.state;
-    let template = catalog.template(&state.template)?;
-    let (enabled, _) = enabled_features(catalog, &state.template, &state.features)?;
-    let expected = render::generated_files(catalog, template, &state.name, &enabled)?;
-    let (mut modified, mut missing) = (Vec::new(), Vec::new());
-    for path in expected.keys() {
-        let baseline = state
-            .generated
-            .get(path)
-            .cloned()
-            .or_else(|| template.files.get(path).map(|b| content_hash(b)));
-        let Some(baseline) = baseline else { continue };
-        match files.read(path)? {
-            Some(now) if content_hash(&now) != baseline => modified.push(path.clone()),
-            Some(_) => {}
-            None => missing.push(path.clone()),
-        }
-    }
-    Ok((modified, missing))
 }

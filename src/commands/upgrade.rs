@@ -1,107 +1,202 @@
 //! `upgrade`: the project brought to this paxx-compose's catalog, the user's edits kept.
+//!
+//! Every write of its own follows one rule: into a clean git work tree, where `git diff`
+//! shows the changes and git takes them back, or with --force (said). Conflict markers left
+//! by the last upgrade stop it, as they stop `add` and `remove`.
 
 use std::path::Path;
-use std::process::{Command, ExitCode};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 
 use crate::apply;
-use crate::catalog::source::compare_versions;
-use crate::catalog::{extra_modules_dir, history, Catalog};
-use crate::cli::UpgradeArgs;
+use crate::catalog::history;
 use crate::diff;
 use crate::editors::paxx_toml::{self, PaxxTomlMut};
 use crate::plan::{Change, Project};
-use crate::upgrade::{open_conflicts, plan_upgrade, Outcome};
+use crate::printer::{self, note, warning, ExitStatus};
+use crate::project::{self, Standing};
+use crate::request::Upgrade as Request;
+use crate::upgrade::{open_conflicts, plan_upgrade, quoted, refuse_open, Outcome, Report, Upgrade};
 
-pub fn run(cwd: &Path, args: UpgradeArgs) -> Result<ExitCode> {
-    let root = super::project_root(cwd)?;
-    let new = super::load_catalog()?;
-    let files = super::disk(&root);
+mod git;
+
+use git::Worktree;
+
+pub fn run(cwd: &Path, args: Request) -> Result<ExitStatus> {
+    let root = project::root(cwd)?;
+    let new = project::load_catalog()?;
+    let files = project::disk(&root);
     let project = Project::load(&files)?;
     let from = project.state.paxx_version.clone();
     let (open, resolved) = open_conflicts(&project.state.conflicts, &files)?;
-
-    if from == new.version {
-        if !resolved.is_empty() && !args.dry_run {
-            // The record only serves `status` until the markers are gone: tidy it up.
-            let mut doc = PaxxTomlMut::parse(&project.paxx_toml)?;
-            doc.set_conflicts(&open);
-            let change = Change {
-                path: paxx_toml::FILE.into(),
-                before: Some(project.paxx_toml.clone().into_bytes()),
-                after: Some(doc.render().into_bytes()),
-            };
-            apply::apply(&root, &[change])?;
-            eprintln!("resolved: {}", resolved.join(", "));
-        }
-        eprintln!("already up to date (paxx {from})");
-        return Ok(report_open(&open));
+    match project::standing(&from, &new.version) {
+        Standing::Current => return tidy(&root, &project, (&open, &resolved), &args),
+        Standing::Newer => bail!("{}", project::newer_project(&from, &new.version)),
+        Standing::Older => {}
     }
-    if !open.is_empty() {
-        bail!(
-            "the last upgrade left conflict markers in {}: resolve them first (edit each \
-             file, keep what you want, delete the <<<<<<< ||||||| ======= >>>>>>> lines), \
-             then run `paxx-compose upgrade` again",
-            quoted(&open)
-        );
-    }
-    if compare_versions(&from, &new.version) == Some(std::cmp::Ordering::Greater) {
-        bail!(
-            "this project was made with paxx {from}, newer than this paxx-compose's catalog \
-             ({}): update paxx-compose (`nix flake update paxx`, or a newer binary)",
-            new.version
-        );
-    }
-    if !args.dry_run && !args.force {
-        refuse_uncommitted(&root)?;
-    }
-    let old_files = history::find(&from)?.ok_or_else(|| unknown_version(&from, &new.version))?;
-    let old = Catalog::parse(&old_files, extra_modules_dir().as_deref())
-        .with_context(|| format!("cannot load the paxx {from} catalog from the history"))?;
+    refuse_open(&open)?;
+    let old = project::catalog_at(&from)?.ok_or_else(|| unknown_version(&from, &new.version))?;
+    let worktree = if args.dry_run {
+        None
+    } else {
+        Some(guard(&root, args.force)?)
+    };
     let plan = plan_upgrade(&old, &new, &project)?;
 
-    eprintln!(
-        "{} `{}` from paxx {from} to {}",
-        if args.dry_run {
-            "would upgrade"
-        } else {
-            "upgrading"
-        },
-        project.state.name,
-        new.version
-    );
+    let verb = if args.dry_run {
+        "would upgrade"
+    } else {
+        "upgrading"
+    };
+    let name = &project.state.name;
+    note!("{verb} `{name}` from paxx {from} to {}", new.version);
     for report in &plan.reports {
-        eprintln!("  {report}");
+        note!("  {report}");
     }
     for note in &plan.notes {
-        eprintln!("note: {note}");
+        note!("note: {note}");
     }
-    if args.dry_run {
-        for change in &plan.changes {
-            print!("{}", diff::unified(change));
+    match worktree {
+        None => dry_run(&plan),
+        Some(worktree) => {
+            let beyond = match worktree {
+                Worktree::Outside(_) => Vec::new(),
+                _ => git::beyond_git(&root, &plan.changes)?,
+            };
+            apply::apply(&root, &plan.changes)?;
+            let summary = summary(&plan.reports);
+            note!("upgraded to paxx {}: {summary}", new.version);
+            print_undo(&worktree, &beyond, &plan.reports);
         }
-        eprintln!(
-            "dry run: {} file(s) would change; nothing was written",
-            plan.changes.len()
-        );
-    } else {
-        apply::apply(&root, &plan.changes)?;
-        eprintln!(
-            "upgraded to paxx {}: {}",
-            new.version,
-            summary(&plan.reports)
-        );
     }
-    Ok(report_open(&plan.conflicts))
+    Ok(report_open(&plan.conflicts, args.dry_run))
 }
 
-/// Conflicts left: listed, and exit code 1 so scripts notice.
-fn report_open(conflicts: &[String]) -> ExitCode {
-    if conflicts.is_empty() {
-        return ExitCode::SUCCESS;
+/// The rule for writing: a clean git work tree, or --force (then said). Returns what git
+/// said, for the undo.
+fn guard(root: &Path, force: bool) -> Result<Worktree> {
+    let worktree = git::worktree(root)?;
+    let why = match &worktree {
+        Worktree::Clean => return Ok(worktree),
+        Worktree::Dirty(lines) => {
+            let shown: Vec<&str> = lines.iter().take(10).map(String::as_str).collect();
+            let more = if lines.len() > shown.len() {
+                "; …"
+            } else {
+                ""
+            };
+            format!(
+                "`{}` has uncommitted changes (`git status --porcelain`: {}{more}). Commit or \
+                 stash them first, so that the upgrade's changes can be reviewed with \
+                 `git diff` and undone with git",
+                root.display(),
+                shown.join("; ")
+            )
+        }
+        Worktree::Outside(reason) => format!(
+            "{reason}: nothing would show the upgrade's changes or take them back, and a file \
+             both you and paxx changed would hold your version only between conflict markers. \
+             Put the project under git first (`git init && git add -A && git commit -m \
+             \"before the upgrade\"`); `paxx-compose upgrade --dry-run` shows the changes"
+        ),
+    };
+    if !force {
+        bail!("{why}; or pass --force");
     }
-    eprintln!(
+    if let Worktree::Outside(reason) = &worktree {
+        warning!(
+            "warning: {reason} (--force): nothing can show or take back this upgrade's changes"
+        );
+    }
+    Ok(worktree)
+}
+
+/// A project already at this version: only the record of conflicts the user has resolved
+/// is tidied away, under the same rule as any write.
+fn tidy(
+    root: &Path,
+    project: &Project,
+    (open, resolved): (&[String], &[String]),
+    args: &Request,
+) -> Result<ExitStatus> {
+    if !resolved.is_empty() && !args.dry_run {
+        let blocked = match git::worktree(root)? {
+            _ if args.force => None,
+            Worktree::Clean => None,
+            Worktree::Dirty(_) => Some("the project has uncommitted changes".to_string()),
+            Worktree::Outside(reason) => Some(reason),
+        };
+        match blocked {
+            None => {
+                let mut doc = PaxxTomlMut::parse(&project.paxx_toml)?;
+                doc.set_conflicts(open);
+                let change = Change {
+                    path: paxx_toml::FILE.into(),
+                    before: Some(project.paxx_toml.clone().into_bytes()),
+                    after: Some(doc.render().into_bytes()),
+                };
+                apply::apply(root, &[change])?;
+                note!("resolved: {}", resolved.join(", "));
+            }
+            Some(why) => note!(
+                "resolved: {}. paxx.toml still lists them (`status` sees they are resolved): \
+                 not rewritten, as {why}; an `upgrade` in a clean git work tree tidies the \
+                 record (commit, then run it again), or one with --force",
+                resolved.join(", ")
+            ),
+        }
+    }
+    note!("already up to date (paxx {})", project.state.paxx_version);
+    Ok(report_open(open, false))
+}
+
+fn dry_run(plan: &Upgrade) {
+    for change in &plan.changes {
+        printer::text(&diff::unified(change));
+    }
+    let kept = plan.reports.iter().filter(|r| r.outcome.keeps()).count();
+    note!(
+        "dry run: {} file(s) would change, {kept} kept as they are; nothing was written",
+        plan.changes.len()
+    );
+}
+
+/// How to take the upgrade back, and the files git cannot give back.
+fn print_undo(worktree: &Worktree, beyond: &[(String, &str)], reports: &[Report]) {
+    match worktree {
+        Worktree::Outside(_) => return,
+        Worktree::Clean => {
+            note!("to undo it: `git checkout -- . && git clean -fd` (your work tree was clean)");
+        }
+        Worktree::Dirty(_) => note!(
+            "note: the project had uncommitted changes (--force): git cannot tell the \
+             upgrade's changes from yours"
+        ),
+    }
+    for (path, why) in beyond {
+        let what = reports
+            .iter()
+            .find(|r| r.path == *path)
+            .map_or("written".to_string(), |r| r.outcome.to_string());
+        note!("not undone by git: `{path}` ({why}): {what}");
+    }
+}
+
+/// Conflicts left (or that a dry run would leave): listed, and exit code 1 so scripts notice.
+fn report_open(conflicts: &[String], dry_run: bool) -> ExitStatus {
+    if conflicts.is_empty() {
+        return ExitStatus::Success;
+    }
+    if dry_run {
+        warning!(
+            "CONFLICT: the upgrade would write conflict markers into {} file(s): {}. Both you \
+             and paxx changed the same lines there",
+            conflicts.len(),
+            quoted(conflicts)
+        );
+        return ExitStatus::Failure;
+    }
+    warning!(
         "CONFLICT in {} file(s): {}. Both you and paxx changed the same lines; each file \
          shows yours, paxx's old and paxx's new version between <<<<<<< ||||||| ======= >>>>>>> \
          markers. Keep what you want and delete the markers; `paxx-compose status` lists \
@@ -109,19 +204,16 @@ fn report_open(conflicts: &[String]) -> ExitCode {
         conflicts.len(),
         quoted(conflicts)
     );
-    ExitCode::FAILURE
+    ExitStatus::Failure
 }
 
-fn summary(reports: &[crate::upgrade::Report]) -> String {
+fn summary(reports: &[Report]) -> String {
     let mut counts: Vec<(String, usize)> = Vec::new();
     for r in reports {
         let label = match &r.outcome {
             Outcome::Renamed(_) => "renamed".to_string(),
             Outcome::SettingsRenamed => "settings renamed".to_string(),
-            Outcome::KeptChanged
-            | Outcome::KeptDeleted
-            | Outcome::KeptGoneChanged
-            | Outcome::KeptBinary => "kept".to_string(),
+            outcome if outcome.keeps() => "kept".to_string(),
             Outcome::Conflict => "conflict".to_string(),
             other => other.to_string(),
         };
@@ -140,14 +232,6 @@ fn summary(reports: &[crate::upgrade::Report]) -> String {
         .join(", ")
 }
 
-fn quoted(paths: &[String]) -> String {
-    paths
-        .iter()
-        .map(|p| format!("`{p}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 fn unknown_version(from: &str, current: &str) -> anyhow::Error {
     let known = history::versions();
     anyhow!(
@@ -161,56 +245,5 @@ fn unknown_version(from: &str, current: &str) -> anyhow::Error {
             format!(" (it knows: {})", known.join(", "))
         },
         history::HISTORY_ENV
-    )
-}
-
-/// With uncommitted changes, the upgrade's own could not be told apart from the user's in
-/// `git diff`, nor undone with `git checkout`: refuse unless --force. Outside a git work
-/// tree (or without git) there is nothing to check.
-fn refuse_uncommitted(root: &Path) -> Result<()> {
-    let Ok(git) = which::which("git") else {
-        return Ok(());
-    };
-    let inside = Command::new(&git)
-        .arg("-C")
-        .arg(root)
-        .args(["rev-parse", "--is-inside-work-tree"])
-        .output()
-        .with_context(|| format!("cannot run `{}`", git.display()))?;
-    if !inside.status.success() || String::from_utf8_lossy(&inside.stdout).trim() != "true" {
-        return Ok(());
-    }
-    let status = Command::new(&git)
-        .arg("-C")
-        .arg(root)
-        .args(["status", "--porcelain", "--untracked-files=all", "--", "."])
-        .output()
-        .with_context(|| format!("cannot run `{}`", git.display()))?;
-    if !status.status.success() {
-        bail!(
-            "`git status` failed in `{}`: {}",
-            root.display(),
-            String::from_utf8_lossy(&status.stderr).trim()
-        );
-    }
-    let dirty: Vec<String> = String::from_utf8_lossy(&status.stdout)
-        .lines()
-        .map(|l| l.trim().to_string())
-        .collect();
-    if dirty.is_empty() {
-        return Ok(());
-    }
-    let shown: Vec<&str> = dirty.iter().take(10).map(String::as_str).collect();
-    bail!(
-        "`{}` has uncommitted changes (`git status --porcelain`: {}{}). Commit or stash them \
-         first, so that the upgrade's changes can be reviewed with `git diff` and undone with \
-         `git checkout`; or pass --force",
-        root.display(),
-        shown.join("; "),
-        if dirty.len() > shown.len() {
-            "; …"
-        } else {
-            ""
-        }
     )
 }

@@ -3,6 +3,7 @@
 //! and renders back to text.
 
 pub mod env_file;
+pub mod name_lines;
 pub mod paxx_toml;
 pub mod pyproject;
 pub mod readme;

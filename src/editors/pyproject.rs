@@ -60,13 +60,11 @@ impl PyProjectMut {
     /// Normalised names (PEP 503) of the entries in `group`.
     pub fn has_package(&self, group: DepGroup, spec: &str) -> bool {
         let wanted = package_name(spec);
-        self.array(group)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .any(|s| package_name(s) == wanted)
-            })
-            .unwrap_or(false)
+        self.array(group).is_some_and(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .any(|s| package_name(s) == wanted)
+        })
     }
 
     /// Appends `spec`, laid out like the entries already there.
@@ -133,6 +131,10 @@ impl PyProjectMut {
     }
 
     /// Removes the entry exactly equal to `spec`; false when it is not there.
+    #[allow(
+        clippy::unnecessary_wraps,
+        reason = "the editor's verbs share one signature"
+    )]
     pub fn remove_dependency(&mut self, group: DepGroup, spec: &str) -> Result<bool> {
         let Ok(array) = self.array_mut(group) else {
             return Ok(false);
@@ -154,6 +156,10 @@ impl PyProjectMut {
 
     /// Replaces the entry exactly equal to `old` by `new` where it stands, keeping its
     /// layout and comment; false when `old` is not there.
+    #[allow(
+        clippy::unnecessary_wraps,
+        reason = "the editor's verbs share one signature"
+    )]
     pub fn replace_dependency(&mut self, group: DepGroup, old: &str, new: &str) -> Result<bool> {
         let Ok(array) = self.array_mut(group) else {
             return Ok(false);

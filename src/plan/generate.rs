@@ -30,7 +30,7 @@ pub struct Answers<'a> {
 pub fn generate_tree(catalog: &Catalog, answers: &Answers) -> Result<(Tree, Vec<String>)> {
     let template = catalog.template(answers.template)?;
     let mut tree: Tree = template.files.clone();
-    let renamed = plan_rename(&Project::load(&tree)?, answers.name)?;
+    let renamed = plan_rename(&Project::load(&tree)?, template, answers.name)?;
     apply_in_memory(&mut tree, &renamed);
     stamp_version(&mut tree, &catalog.version)?;
     let mut notes = Vec::new();

@@ -62,6 +62,7 @@ fn catalog() -> Catalog {
             nix: Default::default(),
             services: vec![],
             env: Default::default(),
+            names: [("README.md".to_string(), vec!["# {name}".to_string()])].into(),
         },
         files: [
             ("paxx.toml", PAXX),
@@ -210,4 +211,48 @@ fn unknown_names_are_refused_with_a_suggestion() {
         err.contains("unknown feature `reddis` (did you mean `redis`?)"),
         "{err}"
     );
+}
+
+fn rename_on(tree: &BTreeMap<String, Vec<u8>>, name: &str) -> Result<Plan> {
+    let catalog = catalog();
+    plan_rename(&Project::load(tree)?, &catalog.templates["t"], name)
+}
+
+#[test]
+fn renaming_writes_the_name_on_the_listed_lines_and_back() {
+    let bare = catalog().templates["t"].files.clone();
+    let mut tree = bare.clone();
+    let plan = rename_on(&tree, "my-shop").unwrap();
+    let paths: Vec<&str> = plan.changes.iter().map(|c| c.path.as_str()).collect();
+    assert_eq!(paths, ["README.md", "pyproject.toml", "paxx.toml"]);
+    assert!(plan.notes.is_empty(), "{:?}", plan.notes);
+    apply(&mut tree, &plan);
+    assert!(text(&tree, "README.md").starts_with("# my-shop\n<!--"));
+    let back = rename_on(&tree, "app").unwrap();
+    apply(&mut tree, &back);
+    assert_eq!(tree, bare);
+}
+
+#[test]
+fn renaming_leaves_a_line_the_user_changed_and_says_so() {
+    let mut tree = catalog().templates["t"].files.clone();
+    tree.insert("README.md".into(), b"# The Shop\n".to_vec());
+    let plan = rename_on(&tree, "shop").unwrap();
+    assert!(plan.changes.iter().all(|c| c.path != "README.md"));
+    assert_eq!(
+        plan.notes,
+        ["README.md: no line `# app` (changed?); write the name there yourself"]
+    );
+}
+
+#[test]
+fn names_that_would_not_fit_are_refused() {
+    for bad in [
+        "", "my shop", "-shop", "shop.", "shop!", "café", "a/b", "{name}",
+    ] {
+        assert!(check_project_name(bad).is_err(), "{bad:?} was accepted");
+    }
+    for good in ["shop", "my-shop", "my_shop", "Shop.Api", "2shop", "a"] {
+        check_project_name(good).unwrap();
+    }
 }

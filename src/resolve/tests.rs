@@ -23,23 +23,7 @@ fn fills_placeholders() {
 }
 
 fn svc(name: &str, after: &[&str]) -> ServiceSpec {
-    ServiceSpec {
-        name: name.into(),
-        package: None,
-        debian: None,
-        command: vec!["x".into()],
-        init: vec![],
-        setup: vec![],
-        port: None,
-        after: after.iter().map(|s| s.to_string()).collect(),
-        ready: None,
-        refuses_root: false,
-        env: BTreeMap::new(),
-        stop_signal: StopSignal::Term,
-        fallbacks: vec![],
-        ready_timeout: None,
-        stop_timeout: None,
-    }
+    ServiceSpec::for_test(name, after)
 }
 
 #[test]
@@ -56,4 +40,38 @@ fn orders_services_stably_by_after() {
         .unwrap_err()
         .to_string()
         .contains("cycle"));
+}
+
+#[test]
+fn a_state_folder_elsewhere_replaces_state_everywhere_for_that_service_only() {
+    let catalog = Catalog::load().unwrap();
+    let enabled = vec!["redis".to_string()];
+    let states = BTreeMap::from([(
+        "postgres".to_string(),
+        "/var/lib/paxx/x/postgres".to_string(),
+    )]);
+    let moved = resolve_with_states(
+        &catalog,
+        "fastapi",
+        &enabled,
+        &BTreeMap::new(),
+        "/p",
+        &states,
+    )
+    .unwrap();
+    let plain = resolve(&catalog, "fastapi", &enabled, &BTreeMap::new(), "/p").unwrap();
+    let (pg, plain_pg) = (&moved.services[0], &plain.services[0]);
+    assert_eq!(pg.state, "/var/lib/paxx/x/postgres");
+    assert_eq!(plain_pg.state, "/p/.paxx/state/postgres");
+    let swap = |words: &Vec<String>| -> Vec<String> {
+        words
+            .iter()
+            .map(|w| w.replace("/p/.paxx/state/postgres", "/var/lib/paxx/x/postgres"))
+            .collect()
+    };
+    assert!(plain_pg.command.contains(&plain_pg.state));
+    assert_eq!(pg.command, swap(&plain_pg.command));
+    assert_eq!(pg.init, plain_pg.init.iter().map(swap).collect::<Vec<_>>());
+    assert_eq!(moved.services[1], plain.services[1], "redis keeps its own");
+    assert_eq!(moved.env, plain.env);
 }

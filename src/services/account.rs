@@ -57,10 +57,10 @@ fn lookup(name: &str) -> Option<Account> {
         let mut found: *mut libc::passwd = std::ptr::null_mut();
         let rc = libc::getpwnam_r(
             c_name.as_ptr(),
-            &mut pwd,
+            &raw mut pwd,
             buf.as_mut_ptr(),
             buf.len(),
-            &mut found,
+            &raw mut found,
         );
         if rc != 0 || found.is_null() {
             return None;
@@ -112,6 +112,12 @@ pub fn hand_over(account: &Account, state: &Path, paxx_dir: &Path) -> Result<()>
         );
     }
     chown_tree(state, account)
+}
+
+/// Whether `account` can enter `dir` and every folder above it.
+pub fn can_reach(account: &Account, dir: &Path) -> bool {
+    dir.ancestors()
+        .all(|d| fs::metadata(d).is_ok_and(|m| can_enter(account, &m)))
 }
 
 /// Whether `account` may run the program at `path`: every folder on the way (through

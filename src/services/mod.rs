@@ -10,18 +10,23 @@ use anyhow::{bail, Context, Result};
 use crate::catalog::{suggestion, Catalog};
 use crate::editors::paxx_toml::ProjectState;
 use crate::plan::Project;
-use crate::resolve::{enabled_features, resolve, Resolved, ResolvedService};
+use crate::resolve::{enabled_features, resolve_with_states, Resolved, ResolvedService};
 
 pub mod account;
 pub mod binary;
+pub mod daemon;
+pub mod exits;
 pub mod output;
+pub mod outside;
 pub mod process;
 pub mod ready;
+pub mod runtime;
 pub mod signals;
 pub mod start;
 pub mod state;
 pub mod stop;
 pub mod supervisor;
+pub mod watch;
 
 /// A project with its services resolved: what every service command starts from.
 pub struct Loaded {
@@ -31,8 +36,8 @@ pub struct Loaded {
     pub state: ProjectState,
     pub enabled: Vec<String>,
     pub resolved: Resolved,
-    /// Fallbacks chosen because a service's own program is missing, as said to users.
-    pub fallback_notes: Vec<String>,
+    /// Fallbacks chosen because a service's own program is missing.
+    pub fallbacks: Vec<FallbackChosen>,
 }
 
 impl Loaded {
@@ -42,22 +47,30 @@ impl Loaded {
 }
 
 pub fn load(cwd: &Path) -> Result<Loaded> {
-    let root = crate::commands::project_root(cwd)?;
+    let root = crate::project::root(cwd)?;
     let root = root
         .canonicalize()
         .with_context(|| format!("cannot resolve `{}`", root.display()))?;
-    let catalog = crate::commands::load_catalog()?;
-    let files = crate::commands::disk(&root);
+    let catalog = crate::project::load_catalog()?;
+    let files = crate::project::disk(&root);
     let state = Project::load(&files)?.state;
     let (enabled, _) = enabled_features(&catalog, &state.template, &state.features)?;
-    let mut resolved = resolve(
-        &catalog,
-        &state.template,
-        &enabled,
-        &state.ports,
-        &root.to_string_lossy(),
-    )?;
-    let fallback_notes = choose_fallbacks(&mut resolved.services, &root);
+    let resolve_here = |states: &BTreeMap<String, String>| {
+        resolve_with_states(
+            &catalog,
+            &state.template,
+            &enabled,
+            &state.ports,
+            &root.to_string_lossy(),
+            states,
+        )
+    };
+    let mut resolved = resolve_here(&BTreeMap::new())?;
+    let states = outside::states(&root, &resolved.services);
+    if !states.is_empty() {
+        resolved = resolve_here(&states)?;
+    }
+    let fallbacks = choose_fallbacks(&mut resolved.services, &root);
     resolved.services = as_run(&resolved.services, &resolved.env);
     Ok(Loaded {
         root,
@@ -65,7 +78,7 @@ pub fn load(cwd: &Path) -> Result<Loaded> {
         state,
         enabled,
         resolved,
-        fallback_notes,
+        fallbacks,
     })
 }
 
@@ -85,11 +98,37 @@ pub fn as_run(
     services
 }
 
+/// A fallback `up` runs because a service's own program is missing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FallbackChosen {
+    pub service: String,
+    /// The service's own program, not found.
+    pub missing: String,
+    /// The fallback's program.
+    pub instead: String,
+    pub why: String,
+}
+
+impl std::fmt::Display for FallbackChosen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let FallbackChosen {
+            service,
+            missing,
+            instead,
+            why,
+        } = self;
+        write!(
+            f,
+            "{service}: `{missing}` not found; running `{instead}` instead ({why})"
+        )
+    }
+}
+
 /// Swaps in the first fallback whose program exists for each service whose own program
 /// does not (inside `nix develop` the pinned program is there and nothing changes).
 /// A service with no usable fallback keeps its command, so the usual "not found" error
 /// names what to install.
-pub fn choose_fallbacks(services: &mut [ResolvedService], root: &Path) -> Vec<String> {
+pub fn choose_fallbacks(services: &mut [ResolvedService], root: &Path) -> Vec<FallbackChosen> {
     let mut notes = Vec::new();
     for service in services.iter_mut() {
         let Some(program) = service.command.first() else {
@@ -104,17 +143,13 @@ pub fn choose_fallbacks(services: &mut [ResolvedService], root: &Path) -> Vec<St
                 .is_some_and(|p| binary::find(p, root).is_some())
         });
         if let Some(index) = usable {
-            let why = service.fallbacks[index].why.clone();
             let chosen = service.with_fallback(index);
-            notes.push(format!(
-                "{}: `{program}` not found; running `{}` instead ({why})",
-                service.name,
-                chosen
-                    .command
-                    .first()
-                    .map(String::as_str)
-                    .unwrap_or_default(),
-            ));
+            notes.push(FallbackChosen {
+                service: service.name.clone(),
+                missing: program.clone(),
+                instead: chosen.command.first().cloned().unwrap_or_default(),
+                why: service.fallbacks[index].why.clone(),
+            });
             *service = chosen;
         }
     }
@@ -185,26 +220,11 @@ pub fn shell_words(words: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::StopSignal;
 
     fn svc(name: &str, after: &[&str]) -> ResolvedService {
         ResolvedService {
-            name: name.into(),
-            package: None,
-            debian: None,
-            command: vec!["x".into()],
-            init: vec![],
-            setup: vec![],
-            port: None,
-            after: after.iter().map(|s| s.to_string()).collect(),
-            ready: None,
-            refuses_root: false,
-            env: BTreeMap::new(),
+            spec: crate::manifest::ServiceSpec::for_test(name, after),
             state: String::new(),
-            stop_signal: StopSignal::Term,
-            ready_timeout: 1,
-            stop_timeout: 1,
-            fallbacks: vec![],
         }
     }
 
@@ -231,14 +251,18 @@ mod tests {
         assert_eq!(services[0].env["K"], "v");
         assert_eq!(services[1], present);
         assert_eq!(notes.len(), 1);
-        assert!(notes[0]
-            .starts_with("s3: `paxx-no-such-server` not found; running `sh` instead (a stand-in)"));
+        assert_eq!(notes[0].service, "s3");
+        assert_eq!(
+            notes[0].to_string(),
+            "s3: `paxx-no-such-server` not found; running `sh` instead (a stand-in)"
+        );
     }
 
     #[test]
     fn selects_named_services_with_what_they_start_after() {
         let all = [svc("pg", &[]), svc("redis", &[]), svc("worker", &["redis"])];
-        let names = |v: Vec<ResolvedService>| v.into_iter().map(|s| s.name).collect::<Vec<_>>();
+        let names =
+            |v: Vec<ResolvedService>| v.into_iter().map(|s| s.spec.name).collect::<Vec<_>>();
         assert_eq!(names(select(&all, &[]).unwrap()), ["pg", "redis", "worker"]);
         assert_eq!(
             names(select(&all, &["worker".into()]).unwrap()),

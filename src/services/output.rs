@@ -8,16 +8,6 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-/// Like `eprintln!`, but a closed terminal (its window shut during a foreground `up`)
-/// must not stop paxx-compose from stopping the services.
-macro_rules! say {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
-    }};
-}
-pub(crate) use say;
-
 /// Cyan, yellow, green, magenta, blue, red: distinct on dark and light backgrounds.
 const COLOURS: [u8; 6] = [36, 33, 32, 35, 34, 31];
 
@@ -31,7 +21,7 @@ impl Prefixes {
     /// Prefixes padded to the longest of `names`.
     pub fn new<'a>(names: impl Iterator<Item = &'a str>) -> Self {
         let colour = std::io::stderr().is_terminal()
-            && std::env::var_os("NO_COLOR").map_or(true, |v| v.is_empty());
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         Prefixes {
             width: names.map(str::len).max().unwrap_or(0),
             colour,

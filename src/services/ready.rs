@@ -1,11 +1,14 @@
 //! Is a service ready, and is its port free: the probes `up`, `status` and `doctor` share.
 
+use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::resolve::ResolvedService;
-use crate::services::binary;
+use crate::services::{binary, process, signals};
 
 /// Whether something accepts connections on 127.0.0.1:`port`.
 pub fn tcp_open(port: u16) -> bool {
@@ -18,54 +21,138 @@ pub fn port_in_use(port: u16) -> bool {
     TcpListener::bind(("127.0.0.1", port)).is_err() || tcp_open(port)
 }
 
+/// What one readiness check found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Ready,
+    /// Nothing accepts connections on the service's port.
+    PortClosed(Option<u16>),
+    /// The ready command ran to its end and said no.
+    Failed {
+        status: String,
+        took: Duration,
+    },
+    /// The ready command was still running after `probe-timeout` and was stopped.
+    TimedOut {
+        took: Duration,
+    },
+    /// The ready command's program is not there.
+    Missing(String),
+    Interrupted,
+}
+
+impl Outcome {
+    pub fn is_ready(&self) -> bool {
+        *self == Outcome::Ready
+    }
+
+    /// Why the service is not ready, as the end of a sentence about `service`.
+    pub fn explain(&self, service: &ResolvedService) -> String {
+        let command = || {
+            service
+                .ready
+                .as_ref()
+                .and_then(|r| r.command.as_deref())
+                .map(super::shell_words)
+                .unwrap_or_default()
+        };
+        match self {
+            Outcome::Ready => "it is ready".into(),
+            Outcome::PortClosed(Some(port)) => {
+                format!("nothing accepted connections on 127.0.0.1:{port}")
+            }
+            Outcome::PortClosed(None) => "it has no port to connect to".into(),
+            Outcome::Failed { status, took } => format!(
+                "its probe `{}` last said no ({status}, after {:.1} s)",
+                command(),
+                took.as_secs_f64()
+            ),
+            Outcome::TimedOut { took } => format!(
+                "its probe `{}` timed out: stopped after {:.1} s (`probe-timeout = {}`; raise \
+                 it in the service's manifest if the probe is slow on this machine)",
+                command(),
+                took.as_secs_f64(),
+                service.probe_timeout
+            ),
+            Outcome::Missing(program) => format!("its probe's program `{program}` is not found"),
+            Outcome::Interrupted => "interrupted".into(),
+        }
+    }
+}
+
 /// One readiness check: the port accepts a connection (when `ready.tcp`, or when no
 /// `ready` is given and the service has a port) and the ready command exits 0 (when given).
-pub fn probe(service: &ResolvedService, root: &Path) -> bool {
+pub fn check(service: &ResolvedService, root: &Path) -> Outcome {
     let (tcp, command) = match &service.ready {
         Some(r) => (r.tcp, r.command.as_deref()),
         None => (service.port.is_some(), None),
     };
-    if tcp {
-        match service.port {
-            Some(port) if tcp_open(port) => {}
-            _ => return false,
-        }
+    if tcp && !service.port.is_some_and(tcp_open) {
+        return Outcome::PortClosed(service.port);
     }
     match command {
-        Some(command) => command_succeeds(command, root, &service.env),
-        None => true,
+        Some(command) => run_probe(
+            command,
+            root,
+            &service.env,
+            Duration::from_secs(service.probe_timeout),
+        ),
+        None => Outcome::Ready,
     }
 }
 
-/// Runs a probe command quietly, with the service's environment, killing it if it hangs.
-fn command_succeeds(
+pub fn probe(service: &ResolvedService, root: &Path) -> bool {
+    check(service, root).is_ready()
+}
+
+/// Runs a probe command quietly, with the service's environment, in its own process
+/// group so that stopping it also stops what it started (`uv run` starts Python).
+fn run_probe(
     command: &[String],
     root: &Path,
-    env: &std::collections::BTreeMap<String, String>,
-) -> bool {
-    let Some(found) = command.first().and_then(|p| binary::find(p, root)) else {
-        return false;
+    env: &BTreeMap<String, String>,
+    timeout: Duration,
+) -> Outcome {
+    let Some(program) = command.first() else {
+        return Outcome::Ready;
     };
-    let Ok(mut child) = std::process::Command::new(found.path)
+    let Some(found) = binary::find(program, root) else {
+        return Outcome::Missing(program.clone());
+    };
+    let began = Instant::now();
+    let Ok(mut child) = Command::new(found.path)
         .args(&command[1..])
         .envs(env)
         .current_dir(root)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
         .spawn()
     else {
-        return false;
+        return Outcome::Missing(program.clone());
     };
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let pgid = child.id() as i32;
     loop {
         match child.try_wait() {
-            Ok(Some(status)) => return status.success(),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-            _ => {
-                let _ = child.kill();
+            Ok(Some(status)) if status.success() => return Outcome::Ready,
+            Ok(Some(status)) => {
+                return Outcome::Failed {
+                    status: status.to_string(),
+                    took: began.elapsed(),
+                }
+            }
+            Ok(None) if signals::requested() => {
+                process::kill_group(pgid);
                 let _ = child.wait();
-                return false;
+                return Outcome::Interrupted;
+            }
+            Ok(None) if began.elapsed() < timeout => std::thread::sleep(Duration::from_millis(20)),
+            _ => {
+                let took = began.elapsed();
+                process::kill_group(pgid);
+                let _ = child.wait();
+                return Outcome::TimedOut { took };
             }
         }
     }
@@ -82,6 +169,44 @@ mod tests {
         assert!(port_in_use(port));
         assert!(tcp_open(port));
         drop(listener);
-        assert!(!port_in_use(port));
+        // On a shared machine another process may take the freed ephemeral port for a
+        // moment (other tests pick free ports the same way): the port must be told free
+        // once nobody holds it, so look again a few times before failing.
+        let free = (0..50).any(|_| {
+            let free = !port_in_use(port);
+            if !free {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            free
+        });
+        assert!(
+            free,
+            "port {port} still reported in use after its listener closed"
+        );
+    }
+
+    #[test]
+    fn a_slow_probe_is_waited_for_and_a_hung_one_timed_out_with_its_time() {
+        let env = BTreeMap::new();
+        let root = Path::new("/");
+        let words = |text: &str| text.split(' ').map(String::from).collect::<Vec<_>>();
+        let slow = run_probe(&words("sleep 1"), root, &env, Duration::from_secs(30));
+        assert_eq!(slow, Outcome::Ready);
+        let exit3 = ["sh", "-c", "exit 3"].map(String::from);
+        let no = run_probe(&exit3, root, &env, Duration::from_secs(30));
+        assert!(
+            matches!(&no, Outcome::Failed { status, .. } if status.contains('3')),
+            "{no:?}"
+        );
+        let began = Instant::now();
+        let hung = run_probe(&words("sleep 30"), root, &env, Duration::from_millis(300));
+        let Outcome::TimedOut { took } = hung else {
+            panic!("{hung:?}")
+        };
+        assert!(took >= Duration::from_millis(300), "{took:?}");
+        assert!(
+            began.elapsed() < Duration::from_secs(20),
+            "the probe was stopped"
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! the wait for readiness, then `setup`. A failure at any point leaves it stopped.
 
 use std::collections::BTreeMap;
-use std::fs::{self, OpenOptions};
+use std::fs::{self, File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::sync::{Arc, Mutex};
@@ -11,13 +11,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use crate::manifest::StopSignal;
+use crate::printer::note;
 use crate::resolve::ResolvedService;
 use crate::services::account::{self, Account};
-use crate::services::output::{self, say, Prefixes, SharedLog};
+use crate::services::output::{self, Prefixes, SharedLog};
 use crate::services::process::{self, Launch};
 use crate::services::state::{self, Layout, PidRecord};
-use crate::services::{ready, signals};
+use crate::services::{outside, ready, signals};
 
 /// The path of each program, by service and program name, found before anything starts.
 pub type Programs = BTreeMap<(String, String), PathBuf>;
@@ -31,9 +31,36 @@ pub struct Started {
     pub pid: i32,
     pub child: Child,
     pumps: Vec<JoinHandle<()>>,
-    signal: StopSignal,
-    stop_timeout: u64,
+    pub service: ResolvedService,
+    /// Its place among the services `up` was asked for (its colour).
+    pub index: usize,
+    /// Restarts in a row before this run.
+    pub restarts: u32,
+    pub began: Instant,
 }
+
+impl Started {
+    /// Waits (briefly) for its output to reach the log, after it exited.
+    pub fn drain(&mut self) {
+        join_for(&mut self.pumps, Duration::from_secs(1));
+    }
+}
+
+/// Returned by `start` when its gate says no: a restart that `down` called off.
+#[derive(Debug)]
+pub struct Cancelled;
+
+impl std::fmt::Display for Cancelled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("cancelled")
+    }
+}
+
+impl std::error::Error for Cancelled {}
+
+/// Taken just before the process starts, held until its pid file is written: the run
+/// lock (state.rs), or None when the start is off.
+pub type Gate<'g> = &'g dyn Fn() -> Result<Option<File>>;
 
 pub struct Starter<'a> {
     pub root: &'a Path,
@@ -44,22 +71,36 @@ pub struct Starter<'a> {
 }
 
 impl Starter<'_> {
-    pub fn start(&self, service: &ResolvedService, index: usize, seq: u64) -> Result<Started> {
+    /// Starts `service` (`restarts` > 0: again, after it exited on its own), once `gate`
+    /// lets it.
+    pub fn start(
+        &self,
+        service: &ResolvedService,
+        index: usize,
+        seq: u64,
+        restarts: u32,
+        gate: Gate,
+    ) -> Result<Started> {
         let name = &service.name;
         let prefix = self.prefixes.prefix(name, index);
         let account = account::for_service(service)?;
         let state_dir = PathBuf::from(&service.state);
+        if outside::is_outside(self.root, service) {
+            if let Some(note) = outside::prepare(self.root, service)? {
+                note!("{note}");
+            }
+        }
         let fresh = is_fresh(&state_dir)?;
         fs::create_dir_all(&state_dir)
             .with_context(|| format!("cannot create `{}`", state_dir.display()))?;
         if let Some(account) = &account {
             account::hand_over(account, &state_dir, &self.layout.dot())?;
-            say!("{name}: running as `{}` (it refuses root)", account.name);
+            note!("{name}: running as `{}` (it refuses root)", account.name);
         }
         let log_path = self.layout.log_file(name);
-        let log = open_log(&log_path)?;
+        let log = open_log(&log_path, restarts == 0)?;
         if fresh && !service.init.is_empty() {
-            say!(
+            note!(
                 "{name}: first start, initialising `{}`",
                 state_dir.display()
             );
@@ -75,6 +116,9 @@ impl Starter<'_> {
             }
         }
 
+        let Some(lock) = gate()? else {
+            return Err(Cancelled.into());
+        };
         let launch = self.launch(service, &service.command, account.as_ref());
         let (child, pumps) = self
             .spawn(&launch, &log, &prefix)
@@ -85,27 +129,33 @@ impl Starter<'_> {
             pid,
             child,
             pumps,
-            signal: service.stop_signal,
-            stop_timeout: service.stop_timeout,
+            service: service.clone(),
+            index,
+            restarts,
+            began: Instant::now(),
         };
-        let result = state::write_pid(
-            &self.layout.pid_file(name),
-            &PidRecord::new(pid, seq, self.detached),
-        )
-        .and_then(|()| self.wait_ready(service, &mut started, &log_path))
-        .and_then(|took| {
-            for step in &service.setup {
-                self.step(service, step, account.as_ref(), &log, &prefix)
-                    .with_context(|| format!("{name}: setting up failed"))?;
-            }
-            Ok(took)
-        });
+        let record = PidRecord {
+            restarts,
+            supervisor: Some(std::process::id() as i32),
+            ..PidRecord::new(pid, seq, self.detached)
+        };
+        let written = state::write_pid(&self.layout.pid_file(name), &record);
+        drop(lock);
+        let result = written
+            .and_then(|()| self.wait_ready(service, &mut started, &log_path))
+            .and_then(|took| {
+                for step in &service.setup {
+                    self.step(service, step, account.as_ref(), &log, &prefix)
+                        .with_context(|| format!("{name}: setting up failed"))?;
+                }
+                Ok(took)
+            });
         match result {
             Ok(took) => {
                 let on = service
                     .port
                     .map_or(String::new(), |p| format!(" on 127.0.0.1:{p}"));
-                say!("{name}: ready{on} (pid {pid}, {:.1} s)", took.as_secs_f64());
+                note!("{name}: ready{on} (pid {pid}, {:.1} s)", took.as_secs_f64());
                 Ok(started)
             }
             Err(err) => {
@@ -208,6 +258,7 @@ impl Starter<'_> {
             Some(r) => r.tcp || r.command.is_some(),
             None => service.port.is_some(),
         };
+        let mut said_slow = false;
         loop {
             let exited = started
                 .child
@@ -225,20 +276,32 @@ impl Starter<'_> {
                 bail!("interrupted while {} was starting", service.name);
             }
             // Without a probe, staying up for half a second is the best sign there is.
-            let ready = if has_probe {
-                ready::probe(service, self.root)
+            let outcome = if has_probe {
+                ready::check(service, self.root)
+            } else if began.elapsed() > Duration::from_millis(500) {
+                ready::Outcome::Ready
             } else {
-                began.elapsed() > Duration::from_millis(500)
+                ready::Outcome::PortClosed(None)
             };
-            if ready {
+            if outcome.is_ready() {
                 return Ok(began.elapsed());
             }
+            if matches!(outcome, ready::Outcome::TimedOut { .. }) && !said_slow {
+                said_slow = true;
+                note!(
+                    "{}: still waiting: {}",
+                    service.name,
+                    outcome.explain(service)
+                );
+            }
+            // A probe that started in time may finish late: a slow probe has not failed.
             if began.elapsed() > timeout {
                 bail!(
-                    "{} did not become ready within {} s (raise `ready-timeout` in its \
-                     manifest if it needs longer)\n{}",
+                    "{} did not become ready within {} s (`ready-timeout`; raise it in the \
+                     service's manifest if it needs longer): {}\n{}",
                     service.name,
                     service.ready_timeout,
+                    outcome.explain(service),
                     output::tail_note(log, TAIL)
                 );
             }
@@ -253,8 +316,8 @@ pub fn stop_started(layout: &Layout, started: &mut Started) -> bool {
     let killed = if matches!(child.try_wait(), Ok(None)) {
         process::stop(
             started.pid,
-            started.signal,
-            Duration::from_secs(started.stop_timeout),
+            started.service.stop_signal,
+            Duration::from_secs(started.service.stop_timeout),
             &mut || !matches!(child.try_wait(), Ok(None)),
         )
     } else {
@@ -288,9 +351,10 @@ fn is_fresh(dir: &Path) -> Result<bool> {
     }
 }
 
-/// Opens the service's log for this run, keeping the previous run's as `<name>.log.1`.
-fn open_log(path: &Path) -> Result<SharedLog> {
-    if path.exists() {
+/// Opens the service's log for this run, keeping the previous run's as `<name>.log.1`
+/// (`rotate`; a restart goes on in the same log, below the lines that tell why).
+fn open_log(path: &Path, rotate: bool) -> Result<SharedLog> {
+    if rotate && path.exists() {
         let previous = path.with_extension("log.1");
         fs::rename(path, &previous)
             .with_context(|| format!("cannot rename `{}`", path.display()))?;

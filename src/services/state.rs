@@ -3,12 +3,16 @@
 //!
 //! ```text
 //! .paxx/run/<service>.pid   pid on the first line (so `kill $(head -1 …)` works), then
-//!                           `start=` (the process's start time), `seq=`, `mode=`
-//! .paxx/up.pid              a foreground `up` supervising services
+//!                           `start=` (the process's start time), `seq=`, `mode=`, `restarts=`
+//! .paxx/run/<service>.exit  how the service last exited on its own (JSON, src/services/exits.rs)
+//! .paxx/run.lock            held while a pid or exit file changes hands (up, restarts, down)
+//! .paxx/up/<pid>.pid        each `up` supervising services (foreground, or the background
+//!                           one `up --detach` leaves behind), same format
 //! .paxx/up.lock             held while an `up` is starting services
 //! .paxx/logs/<service>.log  the service's output; the previous run's in `<service>.log.1`
+//! .paxx/logs/up.log         what background supervisors say once `up --detach` returned
 //! .paxx/env                 what `paxx-compose env` prints
-//! .paxx/state/<service>     the service's data (`{state}`)
+//! .paxx/state/<service>     the service's data (`{state}`), or a link to it (outside.rs)
 //! ```
 
 use std::fs::{self, File, OpenOptions};
@@ -45,8 +49,20 @@ impl Layout {
         self.dot().join("logs").join(format!("{service}.log"))
     }
 
-    pub fn supervisor_file(&self) -> PathBuf {
-        self.dot().join("up.pid")
+    pub fn exit_file(&self, service: &str) -> PathBuf {
+        self.run_dir().join(format!("{service}.exit"))
+    }
+
+    pub fn supervisors_dir(&self) -> PathBuf {
+        self.dot().join("up")
+    }
+
+    pub fn supervisor_file(&self, pid: u32) -> PathBuf {
+        self.supervisors_dir().join(format!("{pid}.pid"))
+    }
+
+    pub fn up_log(&self) -> PathBuf {
+        self.dot().join("logs").join("up.log")
     }
 
     pub fn env_file(&self) -> PathBuf {
@@ -54,7 +70,11 @@ impl Layout {
     }
 
     pub fn prepare(&self) -> Result<()> {
-        for dir in [self.run_dir(), self.dot().join("logs")] {
+        for dir in [
+            self.run_dir(),
+            self.dot().join("logs"),
+            self.supervisors_dir(),
+        ] {
             fs::create_dir_all(&dir)
                 .with_context(|| format!("cannot create `{}`", dir.display()))?;
         }
@@ -80,6 +100,26 @@ impl Layout {
         }
         Ok(file)
     }
+
+    /// Waits for `.paxx/run.lock`, held only while pid and exit files change: a service
+    /// that exits on its own and `down` asking it to stop must not both act on it.
+    pub fn run_lock(&self) -> Result<File> {
+        let path = self.dot().join("run.lock");
+        fs::create_dir_all(self.dot())
+            .with_context(|| format!("cannot create `{}`", self.dot().display()))?;
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open `{}`", path.display()))?;
+        // SAFETY: flock on a descriptor we own; the lock goes with the descriptor.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            return Err(std::io::Error::last_os_error())
+                .with_context(|| format!("cannot lock `{}`", path.display()));
+        }
+        Ok(file)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -90,6 +130,10 @@ pub struct PidRecord {
     /// Start order across runs: `down` stops the highest first.
     pub seq: u64,
     pub detached: bool,
+    /// Restarts in a row before this run (`restart = "on-failure"`).
+    pub restarts: u32,
+    /// The `up` that started it and waits for it.
+    pub supervisor: Option<i32>,
 }
 
 impl PidRecord {
@@ -99,6 +143,8 @@ impl PidRecord {
             start: start_time(pid),
             seq,
             detached,
+            restarts: 0,
+            supervisor: None,
         }
     }
 
@@ -118,9 +164,10 @@ impl PidRecord {
             "foreground"
         };
         let start = self.start.as_deref().unwrap_or("");
+        let supervisor = self.supervisor.map_or(String::new(), |p| p.to_string());
         format!(
-            "{}\nstart={start}\nseq={}\nmode={mode}\n",
-            self.pid, self.seq
+            "{}\nstart={start}\nseq={}\nmode={mode}\nrestarts={}\nsupervisor={supervisor}\n",
+            self.pid, self.seq, self.restarts
         )
     }
 
@@ -132,12 +179,16 @@ impl PidRecord {
             start: None,
             seq: 0,
             detached: true,
+            restarts: 0,
+            supervisor: None,
         };
         for line in lines {
             match line.split_once('=') {
                 Some(("start", v)) if !v.is_empty() => record.start = Some(v.to_string()),
                 Some(("seq", v)) => record.seq = v.parse().unwrap_or(0),
                 Some(("mode", v)) => record.detached = v != "foreground",
+                Some(("restarts", v)) => record.restarts = v.parse().unwrap_or(0),
+                Some(("supervisor", v)) => record.supervisor = v.parse().ok(),
                 _ => {}
             }
         }
@@ -164,6 +215,11 @@ pub fn check(path: &Path) -> Result<Recorded> {
         Some(record) if record.is_current() => Recorded::Running(record),
         other => Recorded::Stale(other),
     })
+}
+
+/// What a pid file says, alive or not.
+pub fn read(path: &Path) -> Option<PidRecord> {
+    PidRecord::parse(&fs::read_to_string(path).ok()?)
 }
 
 /// Writes through a temporary file so a reader never sees half a pid file.
@@ -206,6 +262,27 @@ pub fn recorded(layout: &Layout) -> Result<Vec<(String, Recorded)>> {
         _ => 0,
     };
     out.sort_by_key(|(name, r)| (seq(r), name.clone()));
+    Ok(out)
+}
+
+/// Every `up` that supervises services in this project (or left a stale file).
+pub fn supervisors(layout: &Layout) -> Result<Vec<(PathBuf, Recorded)>> {
+    let dir = layout.supervisors_dir();
+    let entries = match fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("cannot list `{}`", dir.display())),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let path = entry
+            .with_context(|| format!("cannot list `{}`", dir.display()))?
+            .path();
+        if path.extension().is_some_and(|e| e == "pid") {
+            out.push((path.clone(), check(&path)?));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
 }
 

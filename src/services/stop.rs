@@ -1,23 +1,26 @@
-//! `down`, and what `status` and `doctor` say about running services.
+//! `down`: stop what `up` started, call off pending restarts, and with `--clean` remove
+//! the services' data.
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{bail, Result};
-use serde::Serialize;
 
 use crate::catalog::suggestion;
+use crate::manifest::defaults;
 use crate::manifest::StopSignal;
-use crate::resolve::{ResolvedService, DEFAULT_STOP_TIMEOUT};
-use crate::services::output::say;
-use crate::services::state::{self, Layout, Recorded};
-use crate::services::{process, ready, Loaded};
+use crate::printer::{note, ExitStatus};
+use crate::resolve::ResolvedService;
+use crate::services::exits::{self, Next};
+use crate::services::state::{self, Layout, PidRecord, Recorded};
+use crate::services::{outside, process, Loaded};
+
+pub use crate::services::runtime::{runtime, Runtime};
 
 /// Stops the services `up` started (those named, or all), last started first. A
-/// foreground `up` is asked to stop its own; detached ones are stopped here.
-pub fn down(loaded: &Loaded, names: &[String]) -> Result<ExitCode> {
+/// foreground `up` is asked to stop its own; the others are stopped here, and a
+/// background supervisor left with nothing to watch is stopped too.
+pub fn down(loaded: &Loaded, names: &[String], clean: bool) -> Result<ExitStatus> {
     let layout = loaded.layout();
     let known: BTreeMap<&str, &ResolvedService> = loaded
         .resolved
@@ -25,43 +28,56 @@ pub fn down(loaded: &Loaded, names: &[String]) -> Result<ExitCode> {
         .iter()
         .map(|s| (s.name.as_str(), s))
         .collect();
-    let mut did_something = false;
-    if names.is_empty() {
-        did_something |= stop_supervisor(&layout, &loaded.resolved.services)?;
-    }
-    let recorded = state::recorded(&layout)?;
     for name in names {
-        if !recorded.iter().any(|(n, _)| n == name) {
-            if known.contains_key(name.as_str()) {
-                say!("{name}: not running");
-                continue;
-            }
+        if !known.contains_key(name.as_str()) && !layout.pid_file(name).exists() {
             bail!(
                 "this project has no service `{name}`{}",
                 suggestion(name, known.keys().copied())
             );
         }
     }
-    for (name, record) in recorded.into_iter().rev() {
-        if !names.is_empty() && !names.contains(&name) {
-            continue;
+    let wanted = |name: &str| names.is_empty() || names.iter().any(|n| n == name);
+    let mut did_something = false;
+    if names.is_empty() {
+        did_something |= stop_foreground(&layout, &loaded.resolved.services)?;
+    }
+
+    // Under the run lock: a supervisor then sees these stops as asked for, and a restart
+    // it has pending finds its exit record gone.
+    let lock = layout.run_lock()?;
+    let mut to_stop = Vec::new();
+    for (name, record) in state::recorded(&layout)?.into_iter().rev() {
+        if wanted(&name) {
+            state::remove(&layout.pid_file(&name))?;
+            to_stop.push((name, record));
         }
-        let pid_file = layout.pid_file(&name);
+    }
+    let mut called_off = Vec::new();
+    for (name, record) in exits::all(&layout) {
+        if wanted(&name) {
+            if record.next == Next::Restarting && state::is_alive(record.supervisor) {
+                called_off.push(name.clone());
+            }
+            exits::remove(&layout, &name)?;
+        }
+    }
+    drop(lock);
+
+    let stopped: Vec<String> = to_stop.iter().map(|(n, _)| n.clone()).collect();
+    for (name, record) in to_stop {
         did_something = true;
         match record {
             Recorded::Running(r) => {
-                // Removed first: a foreground `up` then knows this stop was asked for.
-                state::remove(&pid_file)?;
                 let (signal, timeout) = known
                     .get(name.as_str())
-                    .map_or((StopSignal::Term, DEFAULT_STOP_TIMEOUT), |s| {
+                    .map_or((StopSignal::Term, defaults::STOP_TIMEOUT), |s| {
                         (s.stop_signal, s.stop_timeout)
                     });
                 let killed =
                     process::stop(r.pid, signal, Duration::from_secs(timeout), &mut || {
                         !state::is_alive(r.pid)
                     });
-                say!(
+                note!(
                     "{name}: stopped (pid {}){}",
                     r.pid,
                     if killed {
@@ -72,68 +88,95 @@ pub fn down(loaded: &Loaded, names: &[String]) -> Result<ExitCode> {
                 );
             }
             Recorded::Stale(r) => {
-                state::remove(&pid_file)?;
                 let pid = r.map_or("?".to_string(), |r| r.pid.to_string());
-                say!("{name}: was not running (removed a stale pid file for pid {pid})");
+                note!("{name}: was not running (removed a stale pid file for pid {pid})");
             }
             Recorded::Absent => {}
         }
     }
-    if !did_something {
-        say!("nothing is running");
+    for name in &called_off {
+        did_something = true;
+        note!("{name}: its pending restart is called off");
     }
-    Ok(ExitCode::SUCCESS)
+    for name in names {
+        if !stopped.contains(name) && !called_off.contains(name) {
+            note!("{name}: not running");
+        }
+    }
+    release_idle_supervisors(&layout)?;
+    if !did_something && !clean {
+        note!("nothing is running");
+    }
+    if clean {
+        for service in loaded.resolved.services.iter().filter(|s| wanted(&s.name)) {
+            if let Some(note) = outside::clean(&loaded.root, service)? {
+                note!("{note}");
+            }
+        }
+    }
+    Ok(ExitStatus::Success)
 }
 
-/// Asks a foreground `up` to stop and waits until it has; whether there was one.
-fn stop_supervisor(layout: &Layout, services: &[ResolvedService]) -> Result<bool> {
-    let file = layout.supervisor_file();
-    match state::check(&file)? {
-        Recorded::Running(r) => {
-            say!(
-                "asking `paxx-compose up` (pid {}) to stop its services",
-                r.pid
-            );
-            process::terminate(r.pid);
-            let budget: u64 = services.iter().map(|s| s.stop_timeout + 5).sum();
-            if !process::wait_until(Duration::from_secs(budget + 5), &mut || !r.is_current()) {
-                bail!(
-                    "`paxx-compose up` (pid {}) did not stop within {budget} s; stop it \
-                     with `kill -9 {}`, then run `paxx-compose down` again",
-                    r.pid,
+/// Asks each foreground `up` to stop its services and waits until it has; whether
+/// there was one.
+fn stop_foreground(layout: &Layout, services: &[ResolvedService]) -> Result<bool> {
+    let mut any = false;
+    for (file, record) in state::supervisors(layout)? {
+        match record {
+            Recorded::Running(r) if !r.detached => {
+                any = true;
+                note!(
+                    "asking `paxx-compose up` (pid {}) to stop its services",
                     r.pid
                 );
+                process::terminate(r.pid);
+                let budget: u64 = services.iter().map(|s| s.stop_timeout + 5).sum();
+                if !process::wait_until(Duration::from_secs(budget + 5), &mut || !r.is_current()) {
+                    bail!(
+                        "`paxx-compose up` (pid {}) did not stop within {budget} s; stop it \
+                         with `kill -9 {}`, then run `paxx-compose down` again",
+                        r.pid,
+                        r.pid
+                    );
+                }
             }
-            Ok(true)
+            Recorded::Running(_) => {}
+            _ => state::remove(&file)?,
         }
-        Recorded::Stale(_) => {
-            state::remove(&file)?;
-            Ok(false)
-        }
-        Recorded::Absent => Ok(false),
     }
+    Ok(any)
 }
 
-/// A service as it is now.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct Runtime {
-    /// Its pid while running, from `.paxx/run/<name>.pid`.
-    pub pid: Option<i32>,
-    pub running: bool,
-    /// Running and passing its readiness probe.
-    pub healthy: bool,
-    /// Started by `up --detach` (false: by a foreground `up`).
-    pub detached: Option<bool>,
-}
-
-pub fn runtime(layout: &Layout, root: &Path, service: &ResolvedService) -> Result<Runtime> {
-    Ok(match state::check(&layout.pid_file(&service.name))? {
-        Recorded::Running(r) => Runtime {
-            pid: Some(r.pid),
-            running: true,
-            healthy: ready::probe(service, root),
-            detached: Some(r.detached),
-        },
-        _ => Runtime::default(),
-    })
+/// Stops the background supervisors (`up --detach`) that have no service left to watch
+/// and no restart pending, rather than leave them to notice on their own.
+fn release_idle_supervisors(layout: &Layout) -> Result<()> {
+    let watched: Vec<i32> = state::recorded(layout)?
+        .into_iter()
+        .filter_map(|(_, r)| match r {
+            Recorded::Running(PidRecord { supervisor, .. }) => supervisor,
+            _ => None,
+        })
+        .chain(
+            exits::all(layout)
+                .into_iter()
+                .filter(|(_, r)| r.next == Next::Restarting)
+                .map(|(_, r)| r.supervisor),
+        )
+        .collect();
+    for (file, record) in state::supervisors(layout)? {
+        match record {
+            Recorded::Running(r) if r.detached && !watched.contains(&r.pid) => {
+                process::terminate(r.pid);
+                if !process::wait_until(Duration::from_secs(10), &mut || !r.is_current()) {
+                    note!(
+                        "the background `paxx-compose up` (pid {}) did not stop within 10 s",
+                        r.pid
+                    );
+                }
+            }
+            Recorded::Running(_) => {}
+            _ => state::remove(&file)?,
+        }
+    }
+    Ok(())
 }

@@ -1,49 +1,76 @@
 //! `up`: check everything first, start the services in order, and either return once
-//! they are ready (`--detach`) or stay in the foreground showing their output until
-//! Ctrl-C, then stop them last-started first.
+//! they are ready (`--detach`, leaving a background supervisor: daemon.rs) or stay in the
+//! foreground showing their output until Ctrl-C, then stop them last-started first.
+//! While they run, watch.rs restarts those that fail.
 
 use std::collections::BTreeMap;
-use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
+use crate::printer::{note, ExitStatus};
 use crate::resolve::ResolvedService;
-use crate::services::output::{self, say, Prefixes};
-use crate::services::start::{self, Programs, Started, Starter};
+use crate::services::exits::{self, Next};
+use crate::services::output::Prefixes;
+use crate::services::start::{Programs, Started, Starter};
 use crate::services::state::{self, Layout, PidRecord, Recorded};
-use crate::services::{account, binary, ready, signals, Loaded};
+use crate::services::{account, binary, daemon, ready, signals, watch, Loaded};
 
-pub fn up(loaded: &Loaded, names: &[String], detach: bool) -> Result<ExitCode> {
+/// How `up` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Output to the terminal until Ctrl-C.
+    Foreground,
+    /// `--detach`: start a background supervisor and return once it says all are ready.
+    Detach,
+    /// That background supervisor.
+    Background,
+}
+
+pub fn up(loaded: &Loaded, names: &[String], mode: Mode) -> Result<ExitStatus> {
+    if mode == Mode::Detach {
+        return daemon::launch(&loaded.root, names);
+    }
+    let detach = mode == Mode::Background;
     let layout = loaded.layout();
     layout.prepare()?;
     let lock = layout.lock()?;
     let selected = super::select(&loaded.resolved.services, names)?;
-    for note in &loaded.fallback_notes {
-        if selected
-            .iter()
-            .any(|s| note.starts_with(&format!("{}:", s.name)))
-        {
-            say!("{note}");
+    for note in &loaded.fallbacks {
+        if selected.iter().any(|s| s.name == note.service) {
+            note!("{note}");
         }
     }
     write_env(&layout, loaded)?;
     if selected.is_empty() {
-        say!("this project has no services");
-        return Ok(ExitCode::SUCCESS);
+        note!("this project has no services");
+        return Ok(ExitStatus::Success);
     }
 
     let mut to_start = Vec::new();
+    // Under the run lock: a restart another `up` has pending must not race this start.
+    let run_lock = layout.run_lock()?;
     for service in &selected {
         let pid_file = layout.pid_file(&service.name);
+        let pending = exits::read(&layout, &service.name)
+            .filter(|r| r.next == Next::Restarting && state::is_alive(r.supervisor));
+        if let Some(r) = pending {
+            note!(
+                "{}: a restart is pending (by `paxx-compose up`, pid {}); `paxx-compose \
+                 down {}` calls it off",
+                service.name,
+                r.supervisor,
+                service.name
+            );
+            continue;
+        }
         match state::check(&pid_file)? {
             Recorded::Running(r) => {
-                say!("{}: already running (pid {})", service.name, r.pid);
+                note!("{}: already running (pid {})", service.name, r.pid);
             }
             Recorded::Stale(r) => {
                 state::remove(&pid_file)?;
                 let pid = r.map_or("?".to_string(), |r| r.pid.to_string());
-                say!(
+                note!(
                     "{}: removed a stale pid file (pid {pid} is no longer running)",
                     service.name
                 );
@@ -52,20 +79,23 @@ pub fn up(loaded: &Loaded, names: &[String], detach: bool) -> Result<ExitCode> {
             Recorded::Absent => to_start.push(service.clone()),
         }
     }
+    for service in &to_start {
+        // A new start: how an earlier run ended is history now.
+        exits::remove(&layout, &service.name)?;
+    }
+    drop(run_lock);
     if to_start.is_empty() {
-        say!("nothing to start; `paxx-compose down` stops the running services");
-        return Ok(ExitCode::SUCCESS);
+        note!("nothing to start; `paxx-compose down` stops the running services");
+        return Ok(ExitStatus::Success);
     }
     let programs = preflight(loaded, &to_start)?;
 
     signals::install();
-    let supervisor_file = layout.supervisor_file();
-    if !detach {
-        state::write_pid(
-            &supervisor_file,
-            &PidRecord::new(std::process::id() as i32, 0, false),
-        )?;
-    }
+    let supervisor_file = layout.supervisor_file(std::process::id());
+    state::write_pid(
+        &supervisor_file,
+        &PidRecord::new(std::process::id() as i32, 0, detach),
+    )?;
     let prefixes = Prefixes::new(selected.iter().map(|s| s.name.as_str()));
     let starter = Starter {
         root: &loaded.root,
@@ -77,12 +107,13 @@ pub fn up(loaded: &Loaded, names: &[String], detach: bool) -> Result<ExitCode> {
     let mut started: Vec<Started> = Vec::new();
     for service in &to_start {
         let index = selected.iter().position(|s| s.name == service.name);
+        let gate = || layout.run_lock().map(Some);
         let attempt = state::next_seq(&layout)
-            .and_then(|seq| starter.start(service, index.unwrap_or(0), seq));
+            .and_then(|seq| starter.start(service, index.unwrap_or(0), seq, 0, &gate));
         match attempt {
             Ok(s) => started.push(s),
             Err(err) => {
-                stop_all(&layout, &mut started);
+                watch::stop_all(&layout, &mut started);
                 let _ = state::remove(&supervisor_file);
                 return Err(err);
             }
@@ -91,14 +122,15 @@ pub fn up(loaded: &Loaded, names: &[String], detach: bool) -> Result<ExitCode> {
     drop(lock);
 
     if detach {
-        say!(
+        note!(
             "all ready; environment: eval \"$(paxx-compose env)\" (also in `.paxx/env`); \
              logs in `.paxx/logs/`; stop with `paxx-compose down`"
         );
-        return Ok(ExitCode::SUCCESS);
+        daemon::hand_off(&layout);
+    } else {
+        note!("all ready; Ctrl-C stops them (environment: eval \"$(paxx-compose env)\")");
     }
-    say!("all ready; Ctrl-C stops them (environment: eval \"$(paxx-compose env)\")");
-    let result = supervise(&layout, &mut started);
+    let result = watch::watch(&starter, &layout, started);
     let _ = state::remove(&supervisor_file);
     result
 }
@@ -167,62 +199,4 @@ fn write_env(layout: &Layout, loaded: &Loaded) -> Result<()> {
     let path = layout.env_file();
     std::fs::write(&path, super::export_lines(&loaded.resolved.env))
         .with_context(|| format!("cannot write `{}`", path.display()))
-}
-
-/// Waits for Ctrl-C (or SIGTERM from `down`), or for a service to exit on its own,
-/// which stops the others: half a set of services is a confusing thing to test against.
-fn supervise(layout: &Layout, started: &mut Vec<Started>) -> Result<ExitCode> {
-    loop {
-        if signals::requested() {
-            say!("stopping …");
-            stop_all(layout, started);
-            return Ok(ExitCode::SUCCESS);
-        }
-        let mut i = 0;
-        while i < started.len() {
-            let exited = started[i]
-                .child
-                .try_wait()
-                .with_context(|| format!("cannot wait for {}", started[i].name))?;
-            let Some(status) = exited else {
-                i += 1;
-                continue;
-            };
-            let mut gone = started.remove(i);
-            let pid_file = layout.pid_file(&gone.name);
-            // `down <name>` removes the pid file before it signals: a stop that was asked for.
-            if !pid_file.exists() {
-                say!("{}: stopped (paxx-compose down)", gone.name);
-                start::stop_started(layout, &mut gone);
-                continue;
-            }
-            start::stop_started(layout, &mut gone);
-            let note = output::tail_note(&layout.log_file(&gone.name), start::TAIL);
-            stop_all(layout, started);
-            bail!(
-                "{} exited ({status}); stopped the other services\n{note}",
-                gone.name
-            );
-        }
-        if started.is_empty() {
-            return Ok(ExitCode::SUCCESS);
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// Stops what this `up` started, last started first.
-fn stop_all(layout: &Layout, started: &mut Vec<Started>) {
-    while let Some(mut service) = started.pop() {
-        let killed = start::stop_started(layout, &mut service);
-        say!(
-            "{}: stopped{}",
-            service.name,
-            if killed {
-                " (killed: it did not stop in time)"
-            } else {
-                ""
-            }
-        );
-    }
 }

@@ -13,10 +13,12 @@ use anyhow::{anyhow, Context, Result};
 
 use crate::catalog::Catalog;
 use crate::editors::env_file::EnvFile;
-use crate::editors::paxx_toml::{self, PaxxTomlMut};
+use crate::editors::paxx_toml::{self, PaxxTomlMut, ProjectState};
 use crate::editors::pyproject::{DepGroup, PyProjectMut};
 use crate::hash::content_hash;
-use crate::plan::{dependencies, env_entries, generate_tree, Answers, Change, Project, Tree};
+use crate::plan::{
+    dependencies, env_blocks, generate_tree, record_generation, Answers, Change, Project, Tree,
+};
 use crate::resolve::enabled_features;
 
 pub mod merge;
@@ -24,7 +26,7 @@ mod migrate;
 mod report;
 mod structured;
 
-pub use report::{open_conflicts, Outcome, Report};
+pub use report::{open_conflicts, quoted, refuse_open, Outcome, Report};
 
 use merge::{Labels, Merged};
 
@@ -32,48 +34,112 @@ use merge::{Labels, Merged};
 pub struct Upgrade {
     /// Sorted by path, `paxx.toml` last.
     pub changes: Vec<Change>,
-    /// Renames first, then by path.
+    /// Renames first, then by path, `paxx.toml` last: one for each change, and one for
+    /// each file kept as it is.
     pub reports: Vec<Report>,
     pub notes: Vec<String>,
     /// Files written with conflict markers.
     pub conflicts: Vec<String>,
 }
 
+/// Both sides of the merge, from the same planner: the project as the old catalog and as
+/// the new one generate it, with and without its features.
+struct Sides<'a> {
+    old: &'a Catalog,
+    new: &'a Catalog,
+    state: &'a ProjectState,
+    old_enabled: Vec<String>,
+    new_enabled: Vec<String>,
+    base: Tree,
+    theirs: Tree,
+    base_bare: Tree,
+    theirs_bare: Tree,
+    base_label: String,
+    theirs_label: String,
+}
+
+impl<'a> Sides<'a> {
+    fn generate(old: &'a Catalog, new: &'a Catalog, state: &'a ProjectState) -> Result<Self> {
+        let in_catalog =
+            |c: &Catalog| format!("features of this project in the paxx {} catalog", c.version);
+        let (old_enabled, _) = enabled_features(old, &state.template, &state.features)
+            .with_context(|| in_catalog(old))?;
+        let (new_enabled, _) = enabled_features(new, &state.template, &state.features)
+            .with_context(|| in_catalog(new))?;
+        let answers = Answers {
+            template: &state.template,
+            name: &state.name,
+            features: &state.features,
+            ports: &state.ports,
+        };
+        let bare = Answers {
+            features: &[],
+            ..answers
+        };
+        let generate = |catalog: &Catalog, answers: &Answers| -> Result<Tree> {
+            generate_tree(catalog, answers)
+                .map(|(tree, _)| tree)
+                .with_context(|| {
+                    format!(
+                        "cannot generate this project with the paxx {} catalog",
+                        catalog.version
+                    )
+                })
+        };
+        Ok(Sides {
+            old,
+            new,
+            state,
+            old_enabled,
+            new_enabled,
+            base: generate(old, &answers)?,
+            theirs: generate(new, &answers)?,
+            base_bare: generate(old, &bare)?,
+            theirs_bare: generate(new, &bare)?,
+            base_label: format!("paxx {}", old.version),
+            theirs_label: format!("paxx {}", new.version),
+        })
+    }
+
+    fn labels(&self) -> Labels<'_> {
+        Labels {
+            ours: "yours",
+            base: &self.base_label,
+            theirs: &self.theirs_label,
+        }
+    }
+
+    fn text(tree: &Tree, path: &str) -> String {
+        tree.get(path)
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// What each file becomes (`None`: deleted) and what is said about it, gathered file by file.
+#[derive(Default)]
+struct Outcomes {
+    results: BTreeMap<String, Option<Vec<u8>>>,
+    reports: Vec<Report>,
+    notes: Vec<String>,
+}
+
+impl Outcomes {
+    fn report(&mut self, path: &str, outcome: Option<Outcome>) {
+        self.reports.extend(outcome.map(|outcome| Report {
+            path: path.to_string(),
+            outcome,
+        }));
+    }
+}
+
 pub fn plan_upgrade(old: &Catalog, new: &Catalog, project: &Project) -> Result<Upgrade> {
     let state = &project.state;
-    let in_catalog =
-        |c: &Catalog| format!("features of this project in the paxx {} catalog", c.version);
-    let (old_enabled, _) =
-        enabled_features(old, &state.template, &state.features).with_context(|| in_catalog(old))?;
-    let (new_enabled, _) =
-        enabled_features(new, &state.template, &state.features).with_context(|| in_catalog(new))?;
-    let answers = Answers {
-        template: &state.template,
-        name: &state.name,
-        features: &state.features,
-        ports: &state.ports,
-    };
-    let bare = Answers {
-        features: &[],
-        ..answers
-    };
-    let generate = |catalog: &Catalog, answers: &Answers| -> Result<Tree> {
-        generate_tree(catalog, answers)
-            .map(|(tree, _)| tree)
-            .with_context(|| {
-                format!(
-                    "cannot generate this project with the paxx {} catalog",
-                    catalog.version
-                )
-            })
-    };
-    let mut base = generate(old, &answers)?;
-    let theirs = generate(new, &answers)?;
-    let (base_bare, theirs_bare) = (generate(old, &bare)?, generate(new, &bare)?);
-
-    let kept_features: Vec<String> = new_enabled
+    let mut sides = Sides::generate(old, new, state)?;
+    let kept_features: Vec<String> = sides
+        .new_enabled
         .iter()
-        .filter(|f| old_enabled.contains(f))
+        .filter(|f| sides.old_enabled.contains(f))
         .cloned()
         .collect();
     let steps = migrate::steps(old, new, state, &kept_features);
@@ -81,157 +147,34 @@ pub fn plan_upgrade(old: &Catalog, new: &Catalog, project: &Project) -> Result<U
         disk: project.files,
         moved: BTreeMap::new(),
     };
-    let moved = migrate::apply_renames(&steps, &mut base, &mut ours)?;
+    let moved = migrate::apply_renames(&steps, &mut sides.base, &mut ours)?;
 
-    let (base_label, theirs_label) = (
-        format!("paxx {}", old.version),
-        format!("paxx {}", new.version),
-    );
-    let labels = Labels {
-        ours: "yours",
-        base: &base_label,
-        theirs: &theirs_label,
-    };
-    let mut up = Upgrade::default();
-    let mut results: BTreeMap<String, Option<Vec<u8>>> = BTreeMap::new();
+    let mut out = Outcomes::default();
+    let mut renames = Vec::new();
     for (from, to) in moved {
-        results.insert(from.clone(), None);
-        up.reports.push(Report {
+        out.results.insert(from.clone(), None);
+        renames.push(Report {
             path: from,
             outcome: Outcome::Renamed(to),
         });
     }
-    let mut reports = Vec::new();
+    merge_files(&sides, &ours, &mut out)?;
+    let recorded = replan_pyproject(&sides, &ours, &mut out)?;
+    replan_env(&sides, &ours, &steps.env_renames, &mut out)?;
 
-    let structured = [paxx_toml::FILE, PyProjectMut::FILE, EnvFile::FILE];
-    let paths: BTreeSet<&String> = base.keys().chain(theirs.keys()).collect();
-    for path in paths
-        .into_iter()
-        .filter(|p| !structured.contains(&p.as_str()))
-    {
-        let current = ours.read(path)?;
-        // A file still exactly as paxx recorded writing it is unchanged by the user, even
-        // where today's renderer makes the old catalog's version a little differently.
-        let pristine = current
-            .as_ref()
-            .filter(|now| state.generated.get(path.as_str()) == Some(&content_hash(now)));
-        let (result, outcome) = decide(
-            pristine.or(base.get(path)).map(Vec::as_slice),
-            current.as_deref(),
-            theirs.get(path).map(Vec::as_slice),
-            &labels,
-        );
-        if outcome == Some(Outcome::Conflict) && !base.contains_key(path) {
-            up.notes.push(format!(
-                "{path}: a file of yours is where paxx now puts one; both are in it, between markers"
-            ));
-        }
-        results.insert(path.clone(), result);
-        reports.extend(outcome.map(|outcome| Report {
-            path: path.clone(),
-            outcome,
-        }));
-    }
-
-    // pyproject.toml: dependency entries re-planned.
-    let mut recorded = [
-        state.added_dependencies.clone(),
-        state.added_dev_dependencies.clone(),
-    ];
-    let text_of = |tree: &Tree, path: &str| -> String {
-        tree.get(path)
-            .map(|b| String::from_utf8_lossy(b).into_owned())
-            .unwrap_or_default()
+    out.reports.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut up = Upgrade {
+        conflicts: out
+            .reports
+            .iter()
+            .filter(|r| r.outcome == Outcome::Conflict)
+            .map(|r| r.path.clone())
+            .collect(),
+        reports: renames.into_iter().chain(out.reports).collect(),
+        notes: out.notes,
+        changes: Vec::new(),
     };
-    let pyproject = PyProjectMut::FILE;
-    if let Some(current) = read_text(&ours, pyproject)? {
-        let out = structured::pyproject(
-            &structured::Pyproject {
-                ours: &current,
-                base_bare: &text_of(&base_bare, pyproject),
-                theirs_bare: &text_of(&theirs_bare, pyproject),
-                recorded: [&state.added_dependencies, &state.added_dev_dependencies],
-                needed: [
-                    dependencies(new, &new_enabled, DepGroup::Runtime),
-                    dependencies(new, &new_enabled, DepGroup::Dev),
-                ],
-            },
-            &labels,
-        )?;
-        recorded = out.recorded;
-        up.notes.extend(out.notes);
-        settle(pyproject, &current, out.merged, &mut results, &mut reports);
-    } else if base.contains_key(pyproject) {
-        reports.push(Report {
-            path: pyproject.into(),
-            outcome: Outcome::KeptDeleted,
-        });
-    }
-
-    // .env.example: feature blocks re-planned; .env: only migrations' renames.
-    let blocks = |catalog: &Catalog, enabled: &[String], renames: &[(String, String)]| {
-        let mut out = structured::Blocks::new();
-        for feature in enabled {
-            let mut entries =
-                env_entries(catalog, &state.template, enabled, &state.ports, feature)?;
-            for (key, _) in entries.iter_mut() {
-                for (from, to) in renames {
-                    if key == from {
-                        *key = to.clone();
-                    }
-                }
-            }
-            out.insert(feature.clone(), entries);
-        }
-        Ok::<_, anyhow::Error>(out)
-    };
-    let env_example = EnvFile::FILE;
-    if let Some(current) = read_text(&ours, env_example)? {
-        let out = structured::env_example(
-            &structured::EnvExample {
-                ours: &current,
-                base_bare: &text_of(&base_bare, env_example),
-                theirs_bare: &text_of(&theirs_bare, env_example),
-                renames: &steps.env_renames,
-                old_blocks: &blocks(old, &old_enabled, &steps.env_renames)?,
-                new_blocks: &blocks(new, &new_enabled, &[])?,
-            },
-            &labels,
-        );
-        up.notes.extend(out.notes);
-        settle(
-            env_example,
-            &current,
-            out.merged,
-            &mut results,
-            &mut reports,
-        );
-    }
-    if !steps.env_renames.is_empty() {
-        if let Some(current) = read_text(&ours, ".env")? {
-            if let Some(renamed) = structured::dot_env(&current, &steps.env_renames) {
-                results.insert(".env".into(), Some(renamed.into_bytes()));
-                reports.push(Report {
-                    path: ".env".into(),
-                    outcome: Outcome::SettingsRenamed,
-                });
-            }
-        }
-        for (from, to) in &steps.env_renames {
-            up.notes
-                .push(format!("setting {from} is now {to} (migration)"));
-        }
-    }
-
-    reports.sort_by(|a, b| a.path.cmp(&b.path));
-    up.conflicts = reports
-        .iter()
-        .filter(|r| r.outcome == Outcome::Conflict)
-        .map(|r| r.path.clone())
-        .collect();
-    up.reports.extend(reports);
-
-    for (path, after) in results {
+    for (path, after) in out.results {
         let before = project.files.read(&path)?;
         if before != after {
             up.changes.push(Change {
@@ -241,30 +184,162 @@ pub fn plan_upgrade(old: &Catalog, new: &Catalog, project: &Project) -> Result<U
             });
         }
     }
+    record(&sides, project, &recorded, &mut up)?;
+    Ok(up)
+}
 
-    // paxx.toml last: the new version, and what paxx now generates.
-    let theirs_toml = text_of(&theirs, paxx_toml::FILE);
+/// Every generated file but the structured ones, merged three ways.
+fn merge_files(sides: &Sides, ours: &migrate::Ours, out: &mut Outcomes) -> Result<()> {
+    let structured = [paxx_toml::FILE, PyProjectMut::FILE, EnvFile::FILE];
+    let paths: BTreeSet<&String> = sides.base.keys().chain(sides.theirs.keys()).collect();
+    for path in paths
+        .into_iter()
+        .filter(|p| !structured.contains(&p.as_str()))
+    {
+        let current = ours.read(path)?;
+        // A file still exactly as paxx recorded writing it is unchanged by the user, even
+        // where today's renderer makes the old catalog's version a little differently.
+        let pristine = current
+            .as_ref()
+            .filter(|now| sides.state.generated.get(path.as_str()) == Some(&content_hash(now)));
+        let (result, outcome) = decide(
+            pristine.or(sides.base.get(path)).map(Vec::as_slice),
+            current.as_deref(),
+            sides.theirs.get(path).map(Vec::as_slice),
+            &sides.labels(),
+        );
+        if outcome == Some(Outcome::Conflict) && !sides.base.contains_key(path) {
+            out.notes.push(format!(
+                "{path}: a file of yours is where paxx now puts one; both are in it, between markers"
+            ));
+        }
+        out.results.insert(path.clone(), result);
+        out.report(path, outcome);
+    }
+    Ok(())
+}
+
+/// `pyproject.toml`: dependency entries re-planned. Returns the entries paxx added,
+/// runtime then dev, to record.
+fn replan_pyproject(
+    sides: &Sides,
+    ours: &migrate::Ours,
+    out: &mut Outcomes,
+) -> Result<[Vec<String>; 2]> {
+    let state = sides.state;
+    let pyproject = PyProjectMut::FILE;
+    let Some(current) = read_text(ours, pyproject)? else {
+        if sides.base.contains_key(pyproject) {
+            out.report(pyproject, Some(Outcome::KeptDeleted));
+        }
+        return Ok([
+            state.added_dependencies.clone(),
+            state.added_dev_dependencies.clone(),
+        ]);
+    };
+    let replanned = structured::pyproject(
+        &structured::Pyproject {
+            ours: &current,
+            base_bare: &Sides::text(&sides.base_bare, pyproject),
+            theirs_bare: &Sides::text(&sides.theirs_bare, pyproject),
+            recorded: [&state.added_dependencies, &state.added_dev_dependencies],
+            needed: [
+                dependencies(sides.new, &sides.new_enabled, DepGroup::Runtime),
+                dependencies(sides.new, &sides.new_enabled, DepGroup::Dev),
+            ],
+        },
+        &sides.labels(),
+    )?;
+    out.notes.extend(replanned.notes);
+    settle(pyproject, &current, replanned.merged, out);
+    Ok(replanned.recorded)
+}
+
+/// `.env.example`: feature blocks re-planned; `.env`: only migrations' renames.
+fn replan_env(
+    sides: &Sides,
+    ours: &migrate::Ours,
+    renames: &[(String, String)],
+    out: &mut Outcomes,
+) -> Result<()> {
+    let state = sides.state;
+    let blocks = |catalog: &Catalog, enabled: &[String], renames: &[(String, String)]| {
+        let mut blocks = env_blocks(catalog, &state.template, enabled, &state.ports)?;
+        for (key, _) in blocks.values_mut().flatten() {
+            for (from, to) in renames {
+                if key == from {
+                    *key = to.clone();
+                }
+            }
+        }
+        Ok::<_, anyhow::Error>(blocks)
+    };
+    let env_example = EnvFile::FILE;
+    if let Some(current) = read_text(ours, env_example)? {
+        let replanned = structured::env_example(
+            &structured::EnvExample {
+                ours: &current,
+                base_bare: &Sides::text(&sides.base_bare, env_example),
+                theirs_bare: &Sides::text(&sides.theirs_bare, env_example),
+                renames,
+                old_blocks: &blocks(sides.old, &sides.old_enabled, renames)?,
+                new_blocks: &blocks(sides.new, &sides.new_enabled, &[])?,
+            },
+            &sides.labels(),
+        );
+        out.notes.extend(replanned.notes);
+        settle(env_example, &current, replanned.merged, out);
+    }
+    if renames.is_empty() {
+        return Ok(());
+    }
+    if let Some(current) = read_text(ours, ".env")? {
+        if let Some(renamed) = structured::dot_env(&current, renames) {
+            out.results
+                .insert(".env".into(), Some(renamed.into_bytes()));
+            out.report(".env", Some(Outcome::SettingsRenamed));
+        }
+    }
+    for (from, to) in renames {
+        out.notes
+            .push(format!("setting {from} is now {to} (migration)"));
+    }
+    Ok(())
+}
+
+/// `paxx.toml` last: the new version, and what paxx now generates. Reported like any
+/// other file, so that what is listed is what is written.
+fn record(
+    sides: &Sides,
+    project: &Project,
+    recorded: &[Vec<String>; 2],
+    up: &mut Upgrade,
+) -> Result<()> {
+    let theirs_toml = Sides::text(&sides.theirs, paxx_toml::FILE);
     let generated = PaxxTomlMut::parse(&theirs_toml)?.state()?.generated;
     let mut doc = PaxxTomlMut::parse(&project.paxx_toml)?;
-    doc.set_paxx_version(&new.version);
-    doc.set_modules(
-        &new_enabled
-            .iter()
-            .map(|n| (n.clone(), new.modules[n].manifest.module.version))
-            .collect(),
+    doc.set_paxx_version(&sides.new.version);
+    record_generation(
+        &mut doc,
+        sides.new,
+        &sides.new_enabled,
+        &generated,
+        recorded,
     );
-    doc.set_generated(&generated);
-    doc.set_added_dependencies(&recorded[0], &recorded[1]);
     doc.set_conflicts(&up.conflicts);
     let rendered = doc.render();
     if rendered != project.paxx_toml {
+        up.reports.push(Report {
+            path: paxx_toml::FILE.into(),
+            outcome: Outcome::Updated,
+        });
         up.changes.push(Change {
             path: paxx_toml::FILE.into(),
             before: Some(project.paxx_toml.clone().into_bytes()),
             after: Some(rendered.into_bytes()),
         });
     }
-    Ok(up)
+    Ok(())
 }
 
 /// One generated file: base (paxx then), ours (now), theirs (paxx now) → what to leave.
@@ -298,23 +373,15 @@ fn decide(
 }
 
 /// Records a structured file's result and what it means for the user.
-fn settle(
-    path: &str,
-    current: &str,
-    merged: Merged,
-    results: &mut BTreeMap<String, Option<Vec<u8>>>,
-    reports: &mut Vec<Report>,
-) {
+fn settle(path: &str, current: &str, merged: Merged, out: &mut Outcomes) {
     let outcome = match &merged {
         Merged::Conflict(_) => Some(Outcome::Conflict),
         Merged::Clean(text) if text == current => None,
         Merged::Clean(_) => Some(Outcome::Replanned),
     };
-    results.insert(path.to_string(), Some(merged.text().as_bytes().to_vec()));
-    reports.extend(outcome.map(|outcome| Report {
-        path: path.to_string(),
-        outcome,
-    }));
+    out.results
+        .insert(path.to_string(), Some(merged.text().as_bytes().to_vec()));
+    out.report(path, outcome);
 }
 
 fn read_text(ours: &migrate::Ours, path: &str) -> Result<Option<String>> {

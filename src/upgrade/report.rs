@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 
 use super::merge;
 
@@ -52,6 +52,19 @@ impl fmt::Display for Outcome {
     }
 }
 
+impl Outcome {
+    /// The file stays as it is.
+    pub fn keeps(&self) -> bool {
+        matches!(
+            self,
+            Outcome::KeptChanged
+                | Outcome::KeptDeleted
+                | Outcome::KeptGoneChanged
+                | Outcome::KeptBinary
+        )
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
     pub path: String,
@@ -77,10 +90,34 @@ pub fn open_conflicts(
     for path in recorded {
         match files.read(path)? {
             Some(bytes) if merge::has_markers(&String::from_utf8_lossy(&bytes)) => {
-                open.push(path.clone())
+                open.push(path.clone());
             }
             _ => resolved.push(path.clone()),
         }
     }
     Ok((open, resolved))
+}
+
+/// While the last upgrade's conflict markers are there, the upgrade is not finished:
+/// `upgrade`, `add` and `remove` all wait for them (no flag overrides this), so that no
+/// plan is made on top of a half-merged project.
+pub fn refuse_open(open: &[String]) -> Result<()> {
+    if open.is_empty() {
+        return Ok(());
+    }
+    bail!(
+        "the last upgrade left conflict markers in {}: resolve them first (edit each file, \
+         keep what you want, delete the <<<<<<< ||||||| ======= >>>>>>> lines; \
+         `paxx-compose status` lists them), then run this again",
+        quoted(open)
+    )
+}
+
+/// `a`, `b`: paths as messages show them.
+pub fn quoted(paths: &[String]) -> String {
+    paths
+        .iter()
+        .map(|p| format!("`{p}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -4,8 +4,6 @@
 //! lines set aside. Where paxx's entries sit in the user's file therefore never makes a
 //! conflict, however the features were added over time.
 
-use std::collections::BTreeMap;
-
 use anyhow::Result;
 
 use super::merge::{merge3, merge3_setting_aside, Labels, Merged};
@@ -33,66 +31,16 @@ pub struct Outcome {
 }
 
 pub fn pyproject(input: &Pyproject, labels: &Labels) -> Result<Outcome> {
-    let file = PyProjectMut::FILE;
     let mut doc = PyProjectMut::parse(input.ours)?;
     let base = PyProjectMut::parse(input.base_bare)?;
     let theirs = PyProjectMut::parse(input.theirs_bare)?;
     let mut notes = Vec::new();
     let mut recorded: [Vec<String>; 2] = Default::default();
     for (g, group) in GROUPS.into_iter().enumerate() {
-        // The features' entries: by package, so a bumped spec replaces the old one in place.
-        let needed = &input.needed[g];
-        let mut matched = Vec::new();
-        for old in input.recorded[g] {
-            let package = package_name(old);
-            match needed.iter().find(|n| package_name(n) == package) {
-                Some(new) => {
-                    matched.push(new.clone());
-                    if doc.replace_dependency(group, old, new)? {
-                        recorded[g].push(new.clone());
-                    } else if new != old && doc.has_package(group, new) {
-                        notes.push(format!(
-                            "{file}: you changed `{old}`; paxx now asks for `{new}`: yours is kept"
-                        ));
-                    }
-                }
-                None => {
-                    doc.remove_dependency(group, old)?;
-                }
-            }
-        }
-        for new in needed.iter().filter(|n| !matched.contains(n)) {
-            if !doc.has_package(group, new) {
-                doc.add_dependency(group, new)?;
-                recorded[g].push(new.clone());
-            }
-        }
-        // The template's own entries, the same way.
-        let (before, after) = (base.entries(group), theirs.entries(group));
-        for (i, new) in after.iter().enumerate() {
-            let package = package_name(new);
-            match before.iter().find(|b| package_name(b) == package) {
-                Some(old) if old == new => {}
-                Some(old) => {
-                    let replaced = doc.replace_dependency(group, old, new)?;
-                    if !replaced && doc.has_package(group, new) {
-                        notes.push(format!(
-                            "{file}: you changed `{old}`; the template now has `{new}`: yours is kept"
-                        ));
-                    }
-                }
-                None if !doc.has_package(group, new) => {
-                    let previous = i.checked_sub(1).map(|p| after[p].as_str());
-                    doc.insert_dependency_after(group, new, previous)?;
-                }
-                None => {}
-            }
-        }
-        for old in &before {
-            if !after.iter().any(|a| package_name(a) == package_name(old)) {
-                doc.remove_dependency(group, old)?;
-            }
-        }
+        let features = (input.recorded[g], &input.needed[g]);
+        recorded[g] = replan_features(&mut doc, group, features, &mut notes)?;
+        let template = (base.entries(group), theirs.entries(group));
+        replan_template(&mut doc, group, template, &mut notes)?;
     }
     let ours = doc.render();
     let merged = if input.base_bare == input.theirs_bare {
@@ -123,6 +71,79 @@ pub fn pyproject(input: &Pyproject, labels: &Labels) -> Result<Outcome> {
     })
 }
 
+/// The features' entries in one group, by package, so a bumped spec replaces the old one
+/// in place. Returns the entries paxx added.
+fn replan_features(
+    doc: &mut PyProjectMut,
+    group: DepGroup,
+    (recorded, needed): (&[String], &Vec<String>),
+    notes: &mut Vec<String>,
+) -> Result<Vec<String>> {
+    let file = PyProjectMut::FILE;
+    let mut added = Vec::new();
+    let mut matched = Vec::new();
+    for old in recorded {
+        let package = package_name(old);
+        match needed.iter().find(|n| package_name(n) == package) {
+            Some(new) => {
+                matched.push(new.clone());
+                if doc.replace_dependency(group, old, new)? {
+                    added.push(new.clone());
+                } else if new != old && doc.has_package(group, new) {
+                    notes.push(format!(
+                        "{file}: you changed `{old}`; paxx now asks for `{new}`: yours is kept"
+                    ));
+                }
+            }
+            None => {
+                doc.remove_dependency(group, old)?;
+            }
+        }
+    }
+    for new in needed.iter().filter(|n| !matched.contains(n)) {
+        if !doc.has_package(group, new) {
+            doc.add_dependency(group, new)?;
+            added.push(new.clone());
+        }
+    }
+    Ok(added)
+}
+
+/// The template's own entries in one group, from the old template's to the new one's.
+fn replan_template(
+    doc: &mut PyProjectMut,
+    group: DepGroup,
+    (before, after): (Vec<String>, Vec<String>),
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    let file = PyProjectMut::FILE;
+    for (i, new) in after.iter().enumerate() {
+        let package = package_name(new);
+        match before.iter().find(|b| package_name(b) == package) {
+            Some(old) if old == new => {}
+            Some(old) => {
+                let replaced = doc.replace_dependency(group, old, new)?;
+                if !replaced && doc.has_package(group, new) {
+                    notes.push(format!(
+                        "{file}: you changed `{old}`; the template now has `{new}`: yours is kept"
+                    ));
+                }
+            }
+            None if !doc.has_package(group, new) => {
+                let previous = i.checked_sub(1).map(|p| after[p].as_str());
+                doc.insert_dependency_after(group, new, previous)?;
+            }
+            None => {}
+        }
+    }
+    for old in &before {
+        if !after.iter().any(|a| package_name(a) == package_name(old)) {
+            doc.remove_dependency(group, old)?;
+        }
+    }
+    Ok(())
+}
+
 /// Which lines hold one dependency entry each (`    "redis>=5",  # why`).
 fn entry_lines(text: &str, entries: &[String]) -> Vec<bool> {
     text.split_inclusive('\n')
@@ -150,7 +171,7 @@ fn keep_unflagged(text: &str, flags: &[bool]) -> String {
         .collect()
 }
 
-pub type Blocks = BTreeMap<String, Vec<(String, String)>>;
+pub type Blocks = crate::plan::EnvBlocks;
 
 pub struct EnvExample<'a> {
     pub ours: &'a str,
@@ -176,36 +197,9 @@ pub fn env_example(input: &EnvExample, labels: &Labels) -> Outcome {
         }
     }
     for (feature, entries) in input.new_blocks {
-        let Some(old_entries) = input.old_blocks.get(feature) else {
-            env.add_block(feature, entries);
-            continue;
-        };
-        if env.block_entries(feature).is_none() {
-            continue; // the user took the block out (or had every key already)
-        }
-        let old_value = |key: &str| {
-            old_entries
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.as_str())
-        };
-        for (key, value) in entries {
-            match old_value(key) {
-                Some(old) if old == value => {}
-                // Replaced only where it still reads paxx's old value.
-                Some(old) => {
-                    env.replace_in_block(feature, key, old, Some(value));
-                }
-                None if !env.has_key(key) => {
-                    env.insert_in_block(feature, key, value);
-                }
-                None => {}
-            }
-        }
-        for (key, old) in old_entries {
-            if !entries.iter().any(|(k, _)| k == key) {
-                env.replace_in_block(feature, key, old, None);
-            }
+        match input.old_blocks.get(feature) {
+            Some(old_entries) => replan_block(&mut env, feature, old_entries, entries, &mut notes),
+            None => env.add_block(feature, entries),
         }
     }
     for (feature, old_entries) in input.old_blocks {
@@ -247,6 +241,58 @@ pub fn env_example(input: &EnvExample, labels: &Labels) -> Outcome {
     }
 }
 
+/// One feature's block, from what paxx wrote then (`old_entries`) to what it writes now:
+/// a value is replaced only where it still reads paxx's old one; a value the user changed
+/// is kept, and said.
+fn replan_block(
+    env: &mut EnvFile,
+    feature: &str,
+    old_entries: &[(String, String)],
+    entries: &[(String, String)],
+    notes: &mut Vec<String>,
+) {
+    let file = EnvFile::FILE;
+    if env.block_entries(feature).is_none() {
+        return; // the user took the block out (or had every key already)
+    }
+    let yours = |env: &EnvFile, key: &str| {
+        env.block_entries(feature)
+            .and_then(|now| now.into_iter().find(|(k, _)| k == key))
+            .map(|(_, v)| v)
+    };
+    for (key, value) in entries {
+        match old_entries.iter().find(|(k, _)| k == key) {
+            Some((_, old)) if old == value => {}
+            Some((_, old)) => {
+                if env.replace_in_block(feature, key, old, Some(value)) {
+                    continue;
+                }
+                if let Some(mine) = yours(env, key) {
+                    notes.push(format!(
+                        "{file}: you changed `{key}` to `{mine}`; paxx's default is now \
+                         `{value}` (was `{old}`): yours is kept"
+                    ));
+                }
+            }
+            None if !env.has_key(key) => {
+                env.insert_in_block(feature, key, value);
+            }
+            None => {}
+        }
+    }
+    for (key, old) in old_entries {
+        if entries.iter().any(|(k, _)| k == key) || env.replace_in_block(feature, key, old, None) {
+            continue;
+        }
+        if let Some(mine) = yours(env, key) {
+            notes.push(format!(
+                "{file}: `{key}` is no longer a setting of `{feature}`; you changed it to \
+                 `{mine}`, so it stays"
+            ));
+        }
+    }
+}
+
 /// The user's `.env` (their own settings, never generated): only migrations' renames.
 pub fn dot_env(text: &str, renames: &[(String, String)]) -> Option<String> {
     let mut env = EnvFile::parse(text);
@@ -263,98 +309,4 @@ pub fn text(base: &str, ours: &str, theirs: &str, labels: &Labels) -> Merged {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const LABELS: Labels = Labels {
-        ours: "yours",
-        base: "paxx 1",
-        theirs: "paxx 2",
-    };
-    const TEMPLATE: &str =
-        "[project]\nname = \"app\"\ndependencies = [\n    \"fastapi>=0.110\",\n]\n";
-
-    fn upgrade_deps(ours: &str, recorded: &[String], needed: &[&str]) -> Outcome {
-        pyproject(
-            &Pyproject {
-                ours,
-                base_bare: TEMPLATE,
-                theirs_bare: TEMPLATE,
-                recorded: [recorded, &[]],
-                needed: [needed.iter().map(|s| s.to_string()).collect(), vec![]],
-            },
-            &LABELS,
-        )
-        .unwrap()
-    }
-
-    #[test]
-    fn a_spec_the_user_changed_is_kept_and_no_longer_paxxs() {
-        let ours = TEMPLATE.replace("\n]\n", "\n    \"redis==5.0.4\",\n]\n");
-        let out = upgrade_deps(&ours, &["redis>=5.0".into()], &["redis>=5.2"]);
-        assert_eq!(out.merged, Merged::Clean(ours));
-        assert!(out.recorded[0].is_empty());
-        assert_eq!(out.notes.len(), 1, "{:?}", out.notes);
-    }
-
-    #[test]
-    fn a_dependency_no_feature_needs_goes_and_a_new_one_comes() {
-        let ours = TEMPLATE.replace("\n]\n", "\n    \"old-lib\",\n]\n");
-        let out = upgrade_deps(&ours, &["old-lib".into()], &["new-lib>=1"]);
-        assert_eq!(
-            out.merged.text(),
-            TEMPLATE.replace("\n]\n", "\n    \"new-lib>=1\",\n]\n")
-        );
-        assert_eq!(out.recorded[0], vec!["new-lib>=1"]);
-    }
-
-    fn upgrade_env(ours: &str, old: &[(&str, &str)], new: &[(&str, &str)]) -> String {
-        let block = |entries: &[(&str, &str)]| -> Blocks {
-            let list = entries
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
-            [("redis".to_string(), list)].into()
-        };
-        let out = env_example(
-            &EnvExample {
-                ours,
-                base_bare: "A=1\n",
-                theirs_bare: "A=1\n",
-                renames: &[],
-                old_blocks: &block(old),
-                new_blocks: &block(new),
-            },
-            &LABELS,
-        );
-        out.merged.text().to_string()
-    }
-
-    #[test]
-    fn a_value_the_user_changed_is_kept_and_paxxs_new_ones_arrive() {
-        let ours = "A=1\n\n# redis (paxx-compose feature)\nURL=mine\nTTL=300\n";
-        let got = upgrade_env(
-            ours,
-            &[("URL", "paxx"), ("TTL", "300")],
-            &[("URL", "paxx2"), ("TTL", "600"), ("POOL", "5")],
-        );
-        assert_eq!(
-            got,
-            "A=1\n\n# redis (paxx-compose feature)\nURL=mine\nTTL=600\nPOOL=5\n"
-        );
-    }
-
-    #[test]
-    fn a_setting_gone_upstream_goes_unless_the_user_changed_it() {
-        let ours = "A=1\n\n# redis (paxx-compose feature)\nURL=x\nOLD=mine\nGONE=1\n";
-        let got = upgrade_env(
-            ours,
-            &[("URL", "x"), ("OLD", "paxx"), ("GONE", "1")],
-            &[("URL", "x")],
-        );
-        assert_eq!(
-            got,
-            "A=1\n\n# redis (paxx-compose feature)\nURL=x\nOLD=mine\n"
-        );
-    }
-}
+mod tests;

@@ -2,13 +2,16 @@
 """End-to-end tier: generate projects, start their real services, run their own checks.
 
 For each project set (the bare template, every module alone, all compatible modules
-together) this generates a project with `paxx-compose new` in a temporary folder, gives
-every service a free port, runs `paxx-compose up --detach`, installs the project with uv
-(one shared cache), runs the project's pytest, `ruff check`, `ruff format --check` and
-mypy with the services' settings exported, then `paxx-compose down`. The bare and the
-all-modules projects also generate their typed API clients and use them against the
-running application (clients.py). It prints a timing table and exits non-zero if any
-step of any project failed.
+together) this generates a project with `paxx-compose new` in a temporary folder and gives
+every service a free port. It then runs the quick start of the project's README exactly as
+written, in a shell with none of the services' settings exported (`quickstart.py`: the
+long-running `paxx-compose up` and uvicorn in the background, the server probed, both
+stopped with Ctrl-C; `nix develop` skipped, and said). Then, as CI does, it runs
+`paxx-compose up --detach`, installs the project with uv (one shared cache), runs the
+project's pytest, `ruff check`, `ruff format --check` and mypy with the services' settings
+exported, then `paxx-compose down`. The bare and the all-modules projects also generate
+their typed API clients and use them against the running application (clients.py). It
+prints a timing table and exits non-zero if any step of any project failed.
 
 Usage: run.py --bin PATH [--only NAME ...] [--python PY ...] [--keep]
 """
@@ -27,6 +30,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import quickstart
 from clients import check_clients
 
 STEP_TIMEOUT = 900
@@ -39,6 +43,8 @@ class Outcome:
     features: list[str]
     steps: list[tuple[str, float, bool]] = field(default_factory=list)
     error: str = ""
+    # What the quick start did with each line of the README.
+    quick_start: list[str] = field(default_factory=list)
     skipped: str | None = None
 
     @property
@@ -147,6 +153,13 @@ def check_project(
     # `up` before any `uv sync`, as a user would: a worker among the services brings the
     # environment up to date itself (`uv run`). UV_PYTHON makes it the interpreter under test.
     env["UV_PYTHON"] = python
+    # The quick start's shell: nothing of the services' settings, paxx-compose on PATH.
+    shell = {k: v for k, v in env.items() if k not in status["env"] and k != "ENVIRONMENT"}
+    shell["PATH"] = f"{work / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    shell["UVICORN_PORT"] = str(free_port())
+    quick = quickstart.run(project / "README.md", project, shell, log, status["name"], int(shell["UVICORN_PORT"]))
+    outcome.quick_start = quick.lines
+    outcome.steps.append(("quick start", quick.seconds, quick.ok))
     try:
         if not step("up", [binary, "up", "--detach"]):
             outcome.error = "paxx-compose up failed"
@@ -163,6 +176,8 @@ def check_project(
         step("ruff check", ["uv", "run", "--no-sync", "ruff", "check", "."])
         step("ruff format", ["uv", "run", "--no-sync", "ruff", "format", "--check", "."])
         step("mypy", ["uv", "run", "--no-sync", "mypy", "app", "tests"])
+        # The project's wheel, built as its Nix build builds it (tests/e2e/wheel.py).
+        step("wheel", [sys.executable, str(Path(__file__).with_name("wheel.py")), ".", "--python", python])
         if with_clients:
             outcome.skipped = check_clients(project, work, env, log, step)
     finally:
@@ -189,6 +204,8 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="paxx-e2e-"))
     os.chmod(work, 0o755)  # services may run as an unprivileged account when we are root
+    (work / "bin").mkdir()
+    (work / "bin" / "paxx-compose").symlink_to(binary)
     env = dict(os.environ)
     env.setdefault("UV_CACHE_DIR", str(Path.home() / ".cache" / "paxx-e2e-uv"))
     env["UV_PROJECT_ENVIRONMENT"] = ".venv"
@@ -204,6 +221,9 @@ def main() -> int:
         with_clients = python == pythons[0] and name in {"bare", "all"}
         outcome = check_project(binary, work, name, features, python, env, with_clients)
         outcomes.append(outcome)
+        print("    quick start of README.md, as written:")
+        for line in outcome.quick_start:
+            print(f"      {line}")
         for label, seconds, ok in outcome.steps:
             print(f"    {'ok  ' if ok else 'FAIL'} {label:<16} {seconds:7.1f} s", flush=True)
         if outcome.skipped:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Tier 2: the Nix layer, checked offline with Debian's Nix (no nixpkgs needed).
+# Tier 2: the Nix layer, checked offline with Debian's Nix (no nixpkgs needed; uv reaches
+# the package index for part 6's uv.lock).
 #
 #   1. every .nix file in the repo, and in generated projects, parses
 #   2. expr/expected cases (tests/nix/cases/*.nix): the builtins-only logic on fixtures, and
@@ -9,6 +10,12 @@
 #      project's flake evaluated against this checkout
 #   5. with paxx-compose ($PAXX_COMPOSE, or target/debug/paxx-compose): Rust and Nix read
 #      the same manifests and agree; `nix flake init` + `init` + `add` equals `new`
+#   6. tests/nix/real.py: the paxx flake and a generated project (every feature, a uv.lock
+#      made by uv) evaluated through the real uv2nix, pyproject.nix, build-system-pkgs and
+#      nixpkgs lib of ../shared/nix-sources ($PAXX_NIX_SOURCES), nixpkgs' packages being
+#      stand-ins (tests/nix/standin); `nix flake check --no-build` and what would be built
+#   7. tests/nix/workflows.py: the workflows build the image on two runners, rebuild every
+#      derivation of their own, compare digests, then serve it (checked by shape)
 #
 # Prints PASS/FAIL per case and "N passed, N failed" last; exits 1 on any failure.
 # Usage: bash tests/nix/run.sh            (PAXX_COMPOSE=path/to/paxx-compose optional)
@@ -70,14 +77,21 @@ parse_all "$repo" ""
 
 # --- 2. expr/expected cases ----------------------------------------------------------
 section "2. eval cases"
-# A tree with what git never keeps (.venv, .paxx, __pycache__, result links).
-mkdir -p "$work/app-source/app" "$work/app-source/.venv/bin" "$work/app-source/.paxx/state" \
-  "$work/app-source/__pycache__" "$work/app-source/.git"
-echo 'x = 1' >"$work/app-source/app/main.py"
-echo '[project]' >"$work/app-source/paxx.toml"
-echo 'SECRET_KEY=do-not-ship' >"$work/app-source/.env"
-touch "$work/app-source/__pycache__/main.cpython-312.pyc" "$work/app-source/.paxx/state/x" "$work/app-source/.venv/bin/python"
-ln -s /nix/store "$work/app-source/result"
+# A project tree with what git never keeps (.venv, .paxx, __pycache__, result links), for
+# devshells/lib/sources.nix (cases/project.nix). No uv.lock is committed: it is made here.
+src="$work/app-source"
+mkdir -p "$src/app/__pycache__" "$src/migrations" "$src/tests" "$src/.venv/bin" "$src/.paxx/state" \
+  "$src/__pycache__" "$src/.git" "$src/dist"
+printf '[project]\nname = "t"\nreadme = "README.md"\n[tool.hatch.build.targets.wheel]\npackages = ["app", "migrations"]\n' >"$src/pyproject.toml"
+echo 'x = 1' | tee "$src/app/main.py" "$src/migrations/env.py" "$src/tests/test_main.py" >/dev/null
+echo '[project]' >"$src/paxx.toml"
+echo '# t' >"$src/README.md"
+echo 'version = 1' >"$src/uv.lock"
+echo '[alembic]' >"$src/alembic.ini"
+echo 'SECRET_KEY=do-not-ship' >"$src/.env"
+touch "$src/__pycache__/main.cpython-312.pyc" "$src/app/__pycache__/main.cpython-312.pyc" "$src/app/main.pyc" \
+  "$src/.paxx/state/x" "$src/.venv/bin/python" "$src/dist/t-0.1.0.tar.gz"
+ln -s /nix/store "$src/result"
 for case_file in "$here"/cases/*.nix; do
   label=$(basename "$case_file")
   if out=$(nixc eval --impure --raw --expr "import $here/harness.nix { caseFile = $case_file; }" 2>"$work/err"); then
@@ -228,7 +242,7 @@ else
         root = \"$root\";
       };
       # status --json adds what runs now to each service; the rest must match field for field.
-      runtime = [ \"pid\" \"running\" \"healthy\" \"detached\" ];
+      runtime = [ \"pid\" \"running\" \"healthy\" \"detached\" \"restarts\" \"last_exit\" ];
       pick = r: {
         inherit (r) features packages env;
         services = map (s: builtins.removeAttrs s runtime) r.services;
@@ -246,6 +260,53 @@ else
     parse_all "$dir" "(new ${features:-bare}) "
   done
 
+  # The package's postInstall run by bash against this binary, with installManPage and
+  # installShellCompletion standing in for nixpkgs' installShellFiles hook (same layout).
+  pkg_out="$work/pkg-out"
+  mkdir -p "$pkg_out/bin" "$work/pkg-build" && cp "$bin" "$pkg_out/bin/paxx-compose"
+  if post=$(nixc eval --impure --raw --expr "((import $here/stub-pkgs.nix { }).callPackage $repo/nix/package.nix { src = \"/src\"; version = \"1\"; }).args.postInstall" 2>"$work/err"); then
+    cat >"$work/post-install.sh" <<POST
+set -euo pipefail
+installManPage() { mkdir -p "\$out/share/man/man1" && cp "\$@" "\$out/share/man/man1/"; }
+installShellCompletion() {
+  local cmd="" shell="" dest
+  while [ \$# -gt 0 ]; do
+    case "\$1" in
+      --cmd) cmd=\$2; shift 2 ;;
+      --bash | --zsh | --fish) shell=\${1#--}; shift ;;
+      *)
+        case "\$shell" in
+          bash) dest=share/bash-completion/completions/\$cmd.bash ;;
+          zsh) dest=share/zsh/site-functions/_\$cmd ;;
+          fish) dest=share/fish/vendor_completions.d/\$cmd.fish ;;
+        esac
+        mkdir -p "\$out/\$(dirname "\$dest")" && cat "\$1" >"\$out/\$dest"; shift ;;
+    esac
+  done
+}
+$post
+POST
+    if (cd "$work/pkg-build" && out="$pkg_out" bash "$work/post-install.sh") >"$work/post.log" 2>&1; then
+      pages=$(cd "$pkg_out/share/man/man1" 2>/dev/null && ls | paste -sd' ' -)
+      if [[ " $pages " == *" paxx-compose.1 "* && " $pages " == *" paxx-compose-add.1 "* ]]; then
+        ok "package postInstall: man pages ($pages)"
+      else
+        bad "package postInstall: man pages missing, got: $pages"
+      fi
+      got=$(bash -c 'source "$1"; COMP_WORDS=(paxx-compose add feature re); COMP_CWORD=3; _paxx__compose paxx-compose re feature; printf "%s " "${COMPREPLY[@]}"' bash "$pkg_out/share/bash-completion/completions/paxx-compose.bash")
+      if [ "$got" = "redis " ]; then ok "package postInstall: the installed bash completion completes add feature re -> redis"; else bad "package postInstall: bash completion gave '$got'"; fi
+      if grep -q '^#compdef paxx-compose' "$pkg_out/share/zsh/site-functions/_paxx-compose" && grep -q redis "$pkg_out/share/fish/vendor_completions.d/paxx-compose.fish"; then
+        ok "package postInstall: zsh and fish completions installed"
+      else
+        bad "package postInstall: zsh or fish completion missing"
+      fi
+    else
+      bad "package postInstall failed: $(tail -3 "$work/post.log")"
+    fi
+  else
+    bad "package postInstall: $(grep -v '^warning' "$work/err" | tail -3)"
+  fi
+
   # nix flake init + init + add == new
   a="$work/via-init" b="$work/via-new"
   mkdir -p "$a" "$b"
@@ -253,15 +314,59 @@ else
     "$bin" init --name shop >/dev/null 2>"$work/err" &&
     "$bin" add feature worker mail >/dev/null 2>>"$work/err") &&
     "$bin" new "$b" --name shop --feature worker,mail >/dev/null 2>>"$work/err"; then
-    if diff -r "$a" "$b" >"$work/diff" 2>&1; then
-      ok "nix flake init + paxx-compose init + add = paxx-compose new (worker, mail)"
+    # `.env` holds each project's own random SECRET_KEY: everything else must be equal.
+    key() { sed -n 's/^SECRET_KEY=//p' "$1/.env"; }
+    if diff -r -x .env "$a" "$b" >"$work/diff" 2>&1 && [ -n "$(key "$a")" ] && [ "$(key "$a")" != "$(key "$b")" ]; then
+      ok "nix flake init + paxx-compose init + add = paxx-compose new (worker, mail), each with its own .env key"
     else
       bad "init+add differs from new: $(head -8 "$work/diff")"
     fi
   else
     bad "init+add vs new: $(tail -3 "$work/err")"
   fi
+
+  # nix flake init + init == new, named everywhere the template shows a name
+  a="$work/via-init-bare" b="$work/via-new-bare"
+  mkdir -p "$a"
+  if (cd "$a" && nixc flake init -t "$copy#fastapi" >/dev/null 2>&1 &&
+    "$bin" init --name my-shop >/dev/null 2>"$work/err") &&
+    "$bin" new "$b" --name my-shop >/dev/null 2>>"$work/err"; then
+    if ! diff -r "$a" "$b" >"$work/diff" 2>&1; then
+      bad "init differs from new: $(head -8 "$work/diff")"
+    elif [ "$(head -1 "$a/README.md")" != "# my-shop" ] ||
+      ! grep -qx '    PROJECT_NAME: str = "my-shop"' "$a/app/core/config.py"; then
+      bad "init + new: the name is not in the README title and PROJECT_NAME"
+    else
+      ok "nix flake init + paxx-compose init = paxx-compose new (bare, my-shop in README and settings)"
+    fi
+  else
+    bad "init vs new (bare): $(tail -3 "$work/err")"
+  fi
 fi
+
+# --- 6. the real outputs through the real uv2nix (tests/nix/real.py) -------------------
+section "6. the flake and a generated project through the real uv2nix, pyproject.nix, build-system-pkgs and lib"
+t6=$(date +%s)
+python3 "$here/real.py" --repo "$repo" --work "$work" --bin "${PAXX_COMPOSE:-$repo/target/debug/paxx-compose}" >"$work/real.log" 2>&1
+real_status=$?
+cat "$work/real.log"
+p=$(grep -c '^PASS ' "$work/real.log" || true)
+f=$(grep -c '^FAIL ' "$work/real.log" || true)
+s=$(grep -c '^SKIP ' "$work/real.log" || true)
+passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+[ "$real_status" -eq 0 ] || [ "$f" -gt 0 ] || bad "real.py exited with $real_status"
+echo "   real.py: $p passed, $f failed, $s skipped in $(($(date +%s) - t6)) s"
+
+# --- 7. the workflows' reproducibility proof, by shape (tests/nix/workflows.py) ---------
+section "7. workflows: the image built on two machines and compared, then served"
+python3 "$here/workflows.py" --repo "$repo" >"$work/workflows.log" 2>&1
+wf_status=$?
+cat "$work/workflows.log"
+p=$(grep -c '^PASS ' "$work/workflows.log" || true)
+f=$(grep -c '^FAIL ' "$work/workflows.log" || true)
+s=$(grep -c '^SKIP ' "$work/workflows.log" || true)
+passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+[ "$wf_status" -eq 0 ] || [ "$f" -gt 0 ] || bad "workflows.py exited with $wf_status"
 
 # ----------------------------------------------------------------------------------
 echo

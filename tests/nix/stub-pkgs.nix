@@ -4,6 +4,8 @@
 # builder that names anything else fails here too.
 {
   isLinux ? true,
+  # false: a cross build, whose binaries the build machine cannot run.
+  canExecute ? true,
 }:
 let
   inherit (builtins) foldl';
@@ -50,7 +52,10 @@ let
     inherit callPackage;
     stdenv.hostPlatform = {
       inherit isLinux;
+      isDarwin = !isLinux;
     };
+    stdenv.buildPlatform.canExecute = _host: canExecute;
+    installShellFiles = pkg "installShellFiles";
     mkShell =
       args:
       drv (args.name or "shell") {

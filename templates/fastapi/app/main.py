@@ -1,5 +1,6 @@
 """The application factory. Run it with `uvicorn app.main:app`."""
 
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -13,11 +14,14 @@ from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.errors import install_error_handlers
 from app.core.features import Feature, collect_health_checks
+from app.core.limits import RequestBodyLimitMiddleware
 from app.core.logging import configure_logging
 from app.core.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
 from app.core.openapi import install_openapi, operation_id
-from app.core.security import SecurityHeadersMiddleware
+from app.core.security import PublicUrlMiddleware, SecurityHeadersMiddleware
 from app.features import FEATURES
+
+logger = logging.getLogger(__name__)
 
 
 def create_app(
@@ -28,6 +32,12 @@ def create_app(
     settings = settings or get_settings()
     features = list(FEATURES if features is None else features)
     configure_logging(settings.LOG_LEVEL, json_format=settings.LOG_JSON)
+    if settings.secret_key_is_temporary:
+        logger.warning(
+            "SECRET_KEY is not set: this process signs with a random key of its own, "
+            "so what it signed stops working when it restarts. `paxx-compose init` "
+            "writes a key to .env"
+        )
     database = Database.from_settings(settings)
     health_checks = collect_health_checks(features, {"database": database.check})
 
@@ -40,14 +50,23 @@ def create_app(
                     await stack.enter_async_context(feature.lifespan(app))
             yield
 
+    docs = settings.docs_enabled
     app = FastAPI(
         title=settings.PROJECT_NAME,
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
     )
     app.state.settings = settings
     app.state.database = database
     app.state.health_checks = health_checks
+    app.state.readiness = health.ReadinessProbe(
+        health_checks,
+        timeout=settings.HEALTH_CHECK_TIMEOUT,
+        cache_seconds=settings.HEALTH_CHECK_CACHE_SECONDS,
+    )
     app.state.features = features
 
     install_error_handlers(app)
@@ -59,6 +78,11 @@ def create_app(
             app.include_router(feature.router)
 
     # Each middleware added wraps the ones before: the last added runs first.
+    app.add_middleware(
+        RequestBodyLimitMiddleware, max_body_size=settings.MAX_REQUEST_BODY_SIZE
+    )
+    if settings.PUBLIC_BASE_URL is not None:
+        app.add_middleware(PublicUrlMiddleware, base_url=settings.PUBLIC_BASE_URL)
     if "*" not in settings.TRUSTED_HOSTS:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.TRUSTED_HOSTS)
     app.add_middleware(RequestContextMiddleware)
@@ -66,7 +90,7 @@ def create_app(
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.CORS_ORIGINS,
-            allow_credentials=True,
+            allow_credentials=settings.CORS_ALLOW_CREDENTIALS,
             allow_methods=["*"],
             allow_headers=["*"],
             expose_headers=[REQUEST_ID_HEADER],

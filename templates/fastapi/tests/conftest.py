@@ -1,9 +1,9 @@
 """Shared fixtures.
 
 The test session creates a throwaway database on the server named by DATABASE_URL
-(from the environment or `.env`), migrates it to the latest revision, and drops it at
-the end. Each test runs inside a transaction that is rolled back afterwards: the
-application's session joins it through SAVEPOINTs, so routes may commit freely.
+(from the environment, `.env` or `.paxx/env`), migrates it to the latest revision, and
+drops it at the end. Each test runs inside a transaction that is rolled back afterwards:
+the application's session joins it through SAVEPOINTs, so routes may commit freely.
 
     async def test_something(client: AsyncClient) -> None: ...       # the default app
     async def test_other(make_client: ClientFactory) -> None:
@@ -26,6 +26,15 @@ from app.main import create_app
 from tests import database
 
 ClientFactory = Callable[..., AbstractAsyncContextManager[AsyncClient]]
+
+# Settings production requires, for an application the test client reaches as
+# `testserver`: `make_client(**PRODUCTION)`.
+PRODUCTION: dict[str, Any] = {
+    "ENVIRONMENT": "production",
+    "SECRET_KEY": "Zm9yLXRlc3RzLW9ubHk6IHByb2R1Y3Rpb24ta2V5LXJhbmRvbQ",
+    "TRUSTED_HOSTS": ["testserver"],
+    "PUBLIC_BASE_URL": "https://api.example.com",
+}
 
 
 @pytest.fixture(scope="session")

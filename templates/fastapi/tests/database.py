@@ -14,8 +14,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def server_url() -> URL:
-    """The PostgreSQL server to test against: DATABASE_URL from the environment or
-    `.env` (default: the development database). Its role needs CREATEDB."""
+    """The PostgreSQL server to test against: DATABASE_URL from the environment,
+    `.env` or `.paxx/env` (default: the development database). Its role needs
+    CREATEDB."""
     return make_url(Settings().DATABASE_URL)
 
 

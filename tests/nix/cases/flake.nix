@@ -86,9 +86,9 @@ in
       {
         inherit (args) pname doCheck;
         version = args.version == (m.readToml (repo + "/Cargo.toml")).package.version;
-        lock = builtins.match "/nix/store/[a-z0-9]+-paxx-source/Cargo.lock" (toString args.cargoLock.lockFile) != null;
-        checked = (import (repo + "/nix/package.nix") {
-          rustPlatform = stub.rustPlatform;
+        lock = toString args.cargoLock.lockFile == toString repo + "/Cargo.lock";
+        source = builtins.match "/nix/store/[a-z0-9]+-paxx-source" (toString args.src) != null;
+        checked = (stub.callPackage (repo + "/nix/package.nix") {
           src = "/src";
           version = "1";
           doCheck = true;
@@ -99,6 +99,7 @@ in
       doCheck = false;
       version = true;
       lock = true;
+      source = true;
       checked = true;
     };
   };

@@ -41,9 +41,13 @@ let
     refuses_root = false;
     env = { };
     stop_signal = "TERM";
-    ready_timeout = 60;
+    ready_timeout = 120;
+    probe_timeout = 30;
     stop_timeout = 10;
     fallbacks = [ ];
+    restart = "on-failure";
+    restart_retries = 5;
+    restart_delay = 1;
   } // extra;
 in
 {

@@ -90,4 +90,8 @@ in
       };
     };
   };
+  "nix/build-systems.toml: written for the build-system-pkgs flake.lock pins" = {
+    expr = (m.readToml (repo + "/nix/build-systems.toml")).pin.rev;
+    expected = lock.nodes.pyproject-build-systems.locked.rev;
+  };
 }

@@ -20,13 +20,14 @@ let
       name,
       pkgs ? stub,
       python ? true,
+      system ? "x86_64-linux",
     }:
     import ../../../devshells/mk-project.nix {
-      inherit pkgs paxx-compose;
+      inherit pkgs paxx-compose system;
       src = fixtures + "/projects/${name}";
       modulesDir = fixtures + "/modules";
       templatesDir = fixtures + "/templates";
-      mkPythonEnv = if python then ({ python, src, name }: venv // { passthru = { inherit python name; }; }) else null;
+      mkPythonEnv = if python then ({ python, name, ... }: venv // { passthru = { inherit python name; }; }) else null;
     };
   worker = project { name = "worker"; };
   cache = project { name = "cache"; };
@@ -130,10 +131,10 @@ in
       checks = [ "devShell" "ruff" ];
     };
   };
-  "package: uvicorn from the locked env, in the filtered source" = {
+  "package: uvicorn from the locked env (the app is its wheel), in Alembic's folder" = {
     expr = {
       name = worker.packages.default.name;
-      runsUvicorn = has "exec ${store "venv"}/bin/uvicorn app.main:app --app-dir /nix/store/[a-z0-9]+-shop-src " worker.packages.default.text;
+      runsUvicorn = has "cd /nix/store/[a-z0-9]+-shop-runtime exec ${store "venv"}/bin/uvicorn app.main:app --host " worker.packages.default.text;
       pythonFromTemplate = venv.outPath == worker.packages.venv.outPath && worker.packages.venv.passthru.python.name == "python312";
     };
     expected = {
@@ -141,6 +142,32 @@ in
       runsUvicorn = true;
       pythonFromTemplate = true;
     };
+  };
+  "image: Linux systems only (a darwin one would be full of macOS binaries)" = {
+    expr = map (system: attrNames (project { name = "worker"; inherit system; }).packages) [
+      "x86_64-linux"
+      "aarch64-linux"
+      "x86_64-darwin"
+      "aarch64-darwin"
+    ];
+    expected = [
+      [ "default" "image" "venv" ]
+      [ "default" "image" "venv" ]
+      [ "default" "venv" ]
+      [ "default" "venv" ]
+    ];
+  };
+  "migrate: alembic upgrade heads (every feature's branch) from the locked env" = {
+    expr = has "set -- upgrade heads; fi.*exec ${store "venv"}/bin/alembic" (import ../../../devshells/mk-project.nix {
+      pkgs = stub;
+      system = "x86_64-linux";
+      inherit paxx-compose;
+      src = fixtures + "/projects/worker";
+      modulesDir = fixtures + "/modules";
+      templatesDir = fixtures + "/templates";
+      mkPythonEnv = _: venv;
+    }).migrate.text;
+    expected = true;
   };
   "checks: shell, ruff, package" = {
     expr = attrNames worker.checks;
@@ -172,19 +199,19 @@ in
       entrypoint = builtins.head image.config.Entrypoint;
       args = builtins.tail image.config.Entrypoint;
       ports = image.config.ExposedPorts;
-      env = filter (e: has "PORT=|HOME=" e) image.config.Env;
+      env = filter (e: has "PATH=|PORT=|HOME=" e) image.config.Env;
     };
     expected = {
       entrypoint = "${store "venv"}/bin/uvicorn";
-      args = [ "app.main:app" "--app-dir" image.config.WorkingDir "--host" "0.0.0.0" "--port" "8000" "--proxy-headers" ];
+      args = [ "app.main:app" "--host" "0.0.0.0" "--port" "8000" "--proxy-headers" ];
       ports = { "8000/tcp" = { }; };
-      env = [ "PORT=8000" "HOME=/tmp" ];
+      env = [ "PATH=${store "venv"}/bin" "PORT=8000" "HOME=/tmp" ];
     };
   };
-  "image: health check probes /health/live with the env's own python" = {
+  "image: health check probes /health/ready with the env's own python" = {
     expr = {
       test = builtins.genList (i: builtins.elemAt image.config.Healthcheck.Test i) 3;
-      probes = has "http://127.0.0.1:8000/health/live" (builtins.elemAt image.config.Healthcheck.Test 3);
+      probes = has "http://127.0.0.1:8000/health/ready" (builtins.elemAt image.config.Healthcheck.Test 3);
       inherit (image.config.Healthcheck) Interval Timeout Retries StartPeriod;
     };
     expected = {
@@ -199,7 +226,7 @@ in
   "image: nothing but store paths and a few files (no base image, no contents)" = {
     expr = {
       hasContents = image ? contents || image ? copyToRoot || image ? fromImage;
-      workdirInStore = match "/nix/store/[a-z0-9]+-shop-src" image.config.WorkingDir != null;
+      workdirInStore = match "/nix/store/[a-z0-9]+-shop-runtime" image.config.WorkingDir != null;
     };
     expected = {
       hasContents = false;
@@ -213,14 +240,14 @@ in
           pkgs = stub;
           name = "x";
           inherit venv;
-          appSource = store "src";
+          workdir = store "runtime";
           port = 9000;
           uid = 4242;
         }).args;
       in
       {
         inherit (i.config) User ExposedPorts;
-        probe = has "127.0.0.1:9000/health/live" (builtins.elemAt i.config.Healthcheck.Test 3);
+        probe = has "127.0.0.1:9000/health/ready" (builtins.elemAt i.config.Healthcheck.Test 3);
       };
     expected = {
       User = "4242:4242";
@@ -228,17 +255,41 @@ in
       probe = true;
     };
   };
-  "app source: local state, caches and secrets are left out" = {
+  "sources: what each build reads, never local state, caches or secrets" = {
     expr =
       let
         # run.sh makes this folder (git would not keep .venv, .paxx or __pycache__).
         work = builtins.getEnv "PAXX_NIX_TEST_WORK";
-        src = import ../../../devshells/lib/app-source.nix {
+        sources = import ../../../devshells/lib/sources.nix {
           src = if work == "" then throw "run through tests/nix/run.sh" else /. + "${work}/app-source";
           name = "t";
         };
+        tree =
+          dir:
+          builtins.concatMap (
+            n:
+            let
+              t = (builtins.readDir dir).${n};
+            in
+            if t == "directory" then map (c: "${n}/${c}") (tree (dir + "/${n}")) else [ n ]
+          ) (attrNames (builtins.readDir dir));
       in
-      builtins.attrNames (builtins.readDir src);
-    expected = [ "app" "paxx.toml" ];
+      {
+        all = tree sources.all;
+        build = tree sources.build;
+        runtime = tree sources.runtime;
+        names = map (p: builtins.elemAt (builtins.match "/nix/store/[a-z0-9]+-(.*)" p) 0) [
+          sources.all
+          sources.build
+          sources.runtime
+        ];
+      };
+    expected = {
+      all = [ "README.md" "alembic.ini" "app/main.py" "migrations/env.py" "paxx.toml" "pyproject.toml" "tests/test_main.py" "uv.lock" ];
+      # pyproject.toml's readme and the wheel's packages (tool.hatch)
+      build = [ "README.md" "app/main.py" "migrations/env.py" "pyproject.toml" ];
+      runtime = [ "alembic.ini" "migrations/env.py" ];
+      names = [ "t-src" "t-build-src" "t-runtime" ];
+    };
   };
 }

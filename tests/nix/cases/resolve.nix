@@ -13,7 +13,17 @@ let
       root = "/p";
     };
 
-  postgres = port: {
+  # What every service gets when its manifest does not say (src/manifest.rs `defaults`).
+  defaults = {
+    ready_timeout = 120;
+    probe_timeout = 30;
+    stop_timeout = 10;
+    restart = "on-failure";
+    restart_retries = 5;
+    restart_delay = 1;
+  };
+
+  postgres = port: defaults // {
     name = "postgres";
     package = "postgresql_16";
     debian = "postgresql";
@@ -30,11 +40,12 @@ let
     env = { };
     state = "/p/.paxx/state/postgres";
     stop_signal = "INT";
-    ready_timeout = 120;
-    stop_timeout = 10;
+    ready_timeout = 90;
+    probe_timeout = 12;
+    restart = "never";
     fallbacks = [ ];
   };
-  cache = port: {
+  cache = port: defaults // {
     name = "cache";
     package = "redis";
     debian = "redis-server";
@@ -49,13 +60,13 @@ let
     };
     refuses_root = false;
     env.REDIS_LOG = "/p/.paxx/state/cache/redis.log";
+    restart_retries = 2;
+    restart_delay = 3;
     state = "/p/.paxx/state/cache";
     stop_signal = "TERM";
-    ready_timeout = 60;
-    stop_timeout = 10;
     fallbacks = [ ];
   };
-  worker = {
+  worker = defaults // {
     name = "worker";
     package = null;
     debian = null;
@@ -69,11 +80,9 @@ let
     env = { };
     state = "/p/.paxx/state/worker";
     stop_signal = "TERM";
-    ready_timeout = 60;
-    stop_timeout = 10;
     fallbacks = [ ];
   };
-  mail = {
+  mail = defaults // {
     name = "mail";
     package = "mailpit";
     debian = null;
@@ -90,11 +99,9 @@ let
     env = { };
     state = "/p/.paxx/state/mail";
     stop_signal = "TERM";
-    ready_timeout = 60;
-    stop_timeout = 10;
     fallbacks = [ ];
   };
-  beat = {
+  beat = defaults // {
     name = "beat";
     package = null;
     debian = null;
@@ -108,8 +115,6 @@ let
     env = { };
     state = "/p/.paxx/state/beat";
     stop_signal = "TERM";
-    ready_timeout = 60;
-    stop_timeout = 10;
     fallbacks = [ ];
   };
   base = [ "python312" "uv" "ruff" "postgresql_16" ];

@@ -8,6 +8,7 @@ import logging
 import random
 import re
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import error_response
@@ -38,7 +39,8 @@ def _incoming_request_id(scope: Scope) -> str | None:
 
 
 class RequestContextMiddleware:
-    """Gives every request an id and answers unhandled errors with a JSON 500.
+    """Gives every request an id and answers unhandled errors with a JSON 500
+    (a client that disconnects mid-request is logged at INFO, in one line).
 
     The id is taken from a valid incoming `X-Request-ID` header or generated; it is
     echoed in the response's `X-Request-ID` and put on every log line written while
@@ -76,6 +78,12 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            # The client left before its request was read: nobody to answer, nothing
+            # broken here. One line, not an error with a traceback.
+            logger.info(
+                "Client disconnected during %s %s", scope["method"], scope["path"]
+            )
         except Exception:
             logger.exception("Unhandled error on %s %s", scope["method"], scope["path"])
             if response_started:  # too late for a clean 500

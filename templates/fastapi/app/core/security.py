@@ -1,7 +1,8 @@
-"""Security helpers: response headers, secret generation and comparison."""
+"""Security helpers: response headers, the public URL, secrets."""
 
 import hmac
 import secrets
+from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -61,6 +62,41 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class PublicUrlMiddleware:
+    """Makes every URL the application builds (redirects, `url_for`, `request.url`)
+    point at `base_url` (`https://api.example.com`), whatever Host header, scheme or
+    `X-Forwarded-*` the request came with: a client cannot steer links elsewhere.
+
+    `create_app` installs it inside the trusted host check, which still sees the
+    request's own Host header.
+    """
+
+    def __init__(self, app: ASGIApp, *, base_url: str) -> None:
+        self.app = app
+        parts = urlsplit(base_url)
+        self.scheme = parts.scheme
+        self.host = parts.netloc.encode("latin-1")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        self.server = (parts.hostname or "", port)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            # Changed in place, not copied: middleware outside this one (metrics) reads
+            # what the router adds to the scope.
+            secure = self.scheme == "https"
+            if scope["type"] == "http":
+                scope["scheme"] = self.scheme
+            else:
+                scope["scheme"] = "wss" if secure else "ws"
+            scope["server"] = self.server
+            scope["headers"] = [
+                (name, value)
+                for name, value in scope["headers"]
+                if name not in (b"host", b"x-forwarded-host")
+            ] + [(b"host", self.host)]
+        await self.app(scope, receive, send)
 
 
 def generate_secret_key(nbytes: int = 48) -> str:

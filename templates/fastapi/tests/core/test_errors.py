@@ -1,11 +1,12 @@
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import date
 
 import pytest
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, FastAPI, HTTPException, Request
 from httpx import AsyncClient
+from starlette.types import Message
 
 from app.core.errors import AppError, ConflictError
 from app.core.features import Feature
@@ -156,3 +157,52 @@ async def test_app_errors(failing_client: AsyncClient) -> None:
     response = await failing_client.get("/fail/conflict")
     assert response.status_code == 409
     assert assert_error_shape(response.json())["code"] == "conflict"
+
+
+async def test_a_client_that_leaves_mid_request_is_one_info_line(
+    make_app: Callable[..., FastAPI], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A client that disconnects while sending its body is not an error of ours:
+    it is logged once at INFO, without a traceback, and nothing is answered."""
+    router = APIRouter()
+
+    @router.post("/upload")
+    async def upload(request: Request) -> int:
+        return sum([len(chunk) async for chunk in request.stream()])
+
+    app = make_app([Feature(name="upload", router=router)])
+    incoming: list[Message] = [
+        {"type": "http.request", "body": b"part of a file", "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return incoming.pop(0) if incoming else {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/upload",
+        "raw_path": b"/upload",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    caplog.set_level(logging.DEBUG)
+    async with app.router.lifespan_context(app):
+        await app(scope, receive, send)
+    assert sent == []
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    (record,) = [r for r in caplog.records if "disconnected" in r.getMessage()]
+    assert record.levelno == logging.INFO
+    assert record.exc_info is None
+    assert record.getMessage() == "Client disconnected during POST /upload"

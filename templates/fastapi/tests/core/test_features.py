@@ -18,7 +18,7 @@ async def broken() -> None:
 
 
 async def slow() -> None:
-    await asyncio.sleep(10)
+    await asyncio.sleep(3600)
 
 
 def make_feature(name: str, events: list[str]) -> Feature:
@@ -62,7 +62,8 @@ async def test_ready_names_the_failing_check(make_client: ClientFactory) -> None
         Feature(name="cache", health_checks={"cache": broken}),
         Feature(name="queue", health_checks={"queue": slow}),
     ]
-    async with make_client(features, HEALTH_CHECK_TIMEOUT=0.2) as client:
+    # Long enough for the real database check on a loaded machine; `slow` never ends.
+    async with make_client(features, HEALTH_CHECK_TIMEOUT=5.0) as client:
         response = await client.get("/health/ready")
     assert response.status_code == 503
     assert response.json() == {

@@ -2,7 +2,7 @@ import pytest
 from httpx import AsyncClient
 
 from app.core.security import API_CONTENT_SECURITY_POLICY, constant_time_equals
-from tests.conftest import ClientFactory
+from tests.conftest import PRODUCTION, ClientFactory
 
 ORIGIN = "https://app.example.com"
 
@@ -28,9 +28,54 @@ async def test_html_docs_keep_their_own_policy(client: AsyncClient) -> None:
 
 
 async def test_hsts_in_production_only(make_client: ClientFactory) -> None:
-    async with make_client(ENVIRONMENT="production", SECRET_KEY="k" * 40) as client:
+    async with make_client(**PRODUCTION) as client:
         response = await client.get("/health/live")
     assert response.headers["strict-transport-security"].startswith("max-age=")
+
+
+async def test_docs_are_off_in_production(make_client: ClientFactory) -> None:
+    async with make_client(**PRODUCTION) as client:
+        for path in ("/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"):
+            assert (await client.get(path)).status_code == 404, path
+    async with make_client(**PRODUCTION, DOCS_ENABLED=True) as client:
+        for path in ("/docs", "/redoc", "/openapi.json"):
+            assert (await client.get(path)).status_code == 200, path
+
+
+async def test_production_refuses_other_hosts(make_client: ClientFactory) -> None:
+    async with make_client(**PRODUCTION) as client:
+        response = await client.get("/api/v1/items/", headers={"Host": "evil.example"})
+    assert response.status_code == 400
+    assert "evil.example" not in response.headers.get("location", "")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Host": "evil.example"},
+        {"Host": "testserver", "X-Forwarded-Host": "evil.example"},
+        {"Host": "evil.example:8443", "X-Forwarded-Proto": "http"},
+    ],
+)
+async def test_urls_come_from_the_public_base_url(
+    make_client: ClientFactory, headers: dict[str, str]
+) -> None:
+    """A redirect built from the request's Host would send clients to any host; with
+    PUBLIC_BASE_URL set the app builds every URL from it (TRUSTED_HOSTS is `*` here,
+    so the Host header alone decides without it)."""
+    async with make_client(PUBLIC_BASE_URL="https://api.example.com") as client:
+        response = await client.get("/api/v1/items/", headers=headers)
+    assert response.status_code == 307
+    assert response.headers["location"] == "https://api.example.com/api/v1/items"
+
+
+async def test_cors_any_origin_without_credentials(make_client: ClientFactory) -> None:
+    async with make_client(CORS_ORIGINS=["*"], CORS_ALLOW_CREDENTIALS=False) as client:
+        response = await client.get(
+            "/api/v1/items", headers={"Origin": "https://evil.example.org"}
+        )
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-credentials" not in response.headers
 
 
 async def test_cors_allows_configured_origins(make_client: ClientFactory) -> None:

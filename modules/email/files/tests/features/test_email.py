@@ -139,6 +139,52 @@ def test_addresses_are_checked() -> None:
         mailer.build("welcome", to=[], context=CONTEXT)
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "victim@example.com, attacker@evil.example",  # a list: parseaddr kept one
+        "victim@example.com; attacker@evil.example",
+        "victim@example.com attacker@evil.example",
+        "=?utf-8?q?a=0D=0ABcc:_x@evil.com?= <victim@example.com>",  # encoded word
+        "=?utf-8?q?x@evil.com?=",
+        "Name <victim@example.com>, <attacker@evil.example>",
+        "Doe, John <john@example.com>",  # an unquoted comma: two addresses
+        "<victim@example.com",
+        "victim@example.com\x00",
+        "victim@",
+        "@example.com",
+        "victim@example..com",
+    ],
+)
+def test_only_one_well_formed_address_per_field(value: str) -> None:
+    """Anything but exactly one address is refused, not cut down to what
+    `parseaddr` salvages (which sent mail to `_x@evil.com?=` in the attack)."""
+    mailer = Mailer(memory_settings())
+    for field in ("to", "cc", "bcc", "reply_to", "sender"):
+        fields: dict[str, Any] = {"to": "a@example.com", field: value}
+        with pytest.raises(ValueError):
+            mailer.build("welcome", context=CONTEXT, **fields)
+    with pytest.raises(ValueError):
+        EmailSettings(EMAIL_FROM=value)
+
+
+@pytest.mark.parametrize(
+    ("value", "header"),
+    [
+        ("ada@example.com", "ada@example.com"),
+        ("  Ada Lovelace <ada@example.com> ", "Ada Lovelace <ada@example.com>"),
+        ('"Doe, John" <john@example.com>', '"Doe, John" <john@example.com>'),
+        ("ADA@EXAMPLE.COM", "ADA@example.com"),
+        ("Zoë <zoe@example.com>", "Zoë <zoe@example.com>"),
+    ],
+)
+def test_well_formed_addresses(value: str, header: str) -> None:
+    message = Mailer(memory_settings()).build("welcome", to=value, context=CONTEXT)
+    assert message["To"] == header
+    to = message["To"].addresses
+    assert len(to) == 1
+
+
 async def test_console_backend_prints_instead_of_sending() -> None:
     stream = io.StringIO()
     mailer = Mailer(memory_settings(), ConsoleBackend(stream))

@@ -2,6 +2,7 @@
 PostgreSQL), then a scrape of `/metrics` read with prometheus_client's own parser."""
 
 import asyncio
+import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -28,7 +29,7 @@ from app.features.metrics import (
     make_feature,
 )
 from app.features.metrics.collectors import AppMetrics
-from tests.conftest import ClientFactory
+from tests.conftest import PRODUCTION, ClientFactory
 
 ITEMS = "/api/v1/items"
 ITEM = "/api/v1/items/{item_id}"
@@ -262,6 +263,29 @@ def test_settings_parse_lists() -> None:
     assert settings.METRICS_BEARER_TOKEN is None
     with pytest.raises(ValueError, match="must start with /"):
         MetricsSettings(METRICS_EXCLUDE_PATHS=["metrics"])
+
+
+def test_production_requires_a_token() -> None:
+    """Open metrics tell anyone the routes, the traffic and the pool's state."""
+    with pytest.raises(ValueError, match="production requires METRICS_BEARER_TOKEN"):
+        MetricsSettings(ENVIRONMENT="production")
+    with pytest.raises(ValueError, match="at least 32 characters"):
+        MetricsSettings(ENVIRONMENT="production", METRICS_BEARER_TOKEN="s3cret")
+    token = secrets.token_urlsafe(32)
+    production = MetricsSettings(ENVIRONMENT="production", METRICS_BEARER_TOKEN=token)
+    assert production.METRICS_BEARER_TOKEN is not None
+    disabled = MetricsSettings(ENVIRONMENT="production", METRICS_ENABLED=False)
+    assert disabled.METRICS_BEARER_TOKEN is None
+
+
+async def test_production_metrics_need_the_token(make_client: ClientFactory) -> None:
+    token = secrets.token_urlsafe(32)
+    feature = metrics_feature(ENVIRONMENT="production", METRICS_BEARER_TOKEN=token)
+    async with make_client([feature], **PRODUCTION) as client:
+        anonymous = await client.get("/metrics")
+        samples = await scrape(client, Authorization=f"Bearer {token}")
+    assert anonymous.status_code == 401
+    assert value(samples, "db_pool_size") is not None
 
 
 async def _text(request: Request) -> PlainTextResponse:

@@ -28,6 +28,7 @@ from fastapi import Depends, FastAPI, Request
 from pydantic import Field, TypeAdapter, ValidationError, field_validator
 from pydantic_core import to_json
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from app.core.config import FeatureSettings, load_settings
 from app.core.features import Feature, HealthCheck
@@ -195,16 +196,19 @@ RedisDep = Annotated[Redis, Depends(get_redis)]
 CacheDep = Annotated[Cache, Depends(get_cache)]
 
 
-def redis_check(settings: RedisSettings | None = None) -> HealthCheck:
-    """A readiness check that connects afresh and PINGs: it fails while Redis does not
-    answer, whatever state the application's pool is in."""
+def redis_check(client: Callable[[], Redis | None]) -> HealthCheck:
+    """A readiness check that PINGs through the application's own client (`client()`
+    returns it while the application runs): no connection of its own per probe. A
+    connection Redis dropped (a restart) is replaced, and the PING tried once more."""
 
     async def check() -> None:
-        client = create_client(settings or get_redis_settings())
+        redis = client()
+        if redis is None:
+            raise RuntimeError("The redis feature is not started.")
         try:
-            await client.ping()
-        finally:
-            await client.aclose()
+            await redis.ping()
+        except RedisConnectionError:
+            await redis.ping()
 
     return check
 
@@ -212,12 +216,13 @@ def redis_check(settings: RedisSettings | None = None) -> HealthCheck:
 def create_feature(settings: RedisSettings | None = None) -> Feature:
     """The feature with `settings` (default: read from the environment when the
     application starts)."""
+    running: dict[str, Redis] = {}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         current = settings or get_redis_settings()
         client = create_client(current)
-        app.state.redis = client
+        app.state.redis = running["client"] = client
         app.state.cache = Cache(
             client,
             prefix=current.REDIS_CACHE_PREFIX,
@@ -226,10 +231,14 @@ def create_feature(settings: RedisSettings | None = None) -> Feature:
         try:
             yield
         finally:
+            if running.get("client") is client:
+                del running["client"]
             await client.aclose()
 
     return Feature(
-        name="redis", lifespan=lifespan, health_checks={"redis": redis_check(settings)}
+        name="redis",
+        lifespan=lifespan,
+        health_checks={"redis": redis_check(lambda: running.get("client"))},
     )
 
 

@@ -214,6 +214,31 @@ async def test_ready_is_503_when_redis_is_down(make_client: ClientFactory) -> No
     assert ready.json()["checks"] == {"database": "ok", "redis": "error"}
 
 
+async def test_probes_reuse_the_applications_client(
+    make_client: ClientFactory, redis_client: Redis
+) -> None:
+    """`/health/ready` is public: 200 probes at once, and 20 more one after another
+    with no cached answer, cost Redis a connection or two, not one per probe."""
+
+    async def connections_made() -> int:
+        stats = await redis_client.info("stats")
+        return int(stats["total_connections_received"])
+
+    await redis_client.ping()
+    before = await connections_made()
+    feature = redis_feature.create_feature()
+    async with make_client([feature], HEALTH_CHECK_CACHE_SECONDS=0) as client:
+        answers = await asyncio.gather(
+            *(client.get("/health/ready") for _ in range(200))
+        )
+        for _ in range(20):
+            answers.append(await client.get("/health/ready"))
+    made = await connections_made() - before
+    assert {answer.status_code for answer in answers} == {200}
+    # Other clients (a worker, other tests) may connect meanwhile: a little slack.
+    assert made <= 5, f"{made} Redis connections for 220 readiness probes"
+
+
 def test_settings_refuse_an_unknown_scheme() -> None:
     with pytest.raises(ValidationError, match="must start with one of"):
         RedisSettings(REDIS_URL="http://127.0.0.1:6379/0")

@@ -25,6 +25,7 @@ from app.features import tasks as tasks_feature
 from app.features.redis import create_client, get_redis_settings
 from app.features.tasks import TasksSettings, get_tasks_settings
 from app.features.tasks.jobs import backoff, heartbeat_key
+from app.features.tasks.routes import EXAMPLE_MAX_FAILURES, EXAMPLE_MAX_TEXT
 from app.worker import WorkerSettings
 from tests.conftest import ClientFactory
 
@@ -181,15 +182,51 @@ async def test_no_job_id_shadows_the_example_path(tasks_client: AsyncClient) -> 
     assert response.headers["allow"] == "POST"
 
 
-# Each breaks the published schema: `true` and "1" are no JSON Schema integers.
-@pytest.mark.parametrize("fail_times", [-1, 21, 1.5, True, "1"])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"text": "x", "fail_times": -1},
+        {"text": "x", "fail_times": 20},  # twenty tries of worker time per request
+        {"text": "x", "fail_times": EXAMPLE_MAX_FAILURES + 1},
+        {"text": "x" * (EXAMPLE_MAX_TEXT + 1)},  # kept in Redis with the job
+        # What the published schema excludes: no JSON Schema integer.
+        {"text": "x", "fail_times": 1.5},
+        {"text": "x", "fail_times": True},
+        {"text": "x", "fail_times": "1"},
+    ],
+)
 async def test_the_example_checks_its_input(
-    tasks_client: AsyncClient, fail_times: object
+    tasks_client: AsyncClient, payload: dict[str, object]
 ) -> None:
-    response = await tasks_client.post(
-        "/api/v1/tasks/example", json={"text": "x", "fail_times": fail_times}
-    )
+    response = await tasks_client.post("/api/v1/tasks/example", json=payload)
     assert response.status_code == 422
+
+
+async def test_the_example_refuses_work_while_the_queue_is_full(
+    make_client: ClientFactory,
+) -> None:
+    """An anonymous flood of the example endpoint stops at TASKS_EXAMPLE_MAX_QUEUED
+    waiting jobs instead of growing Redis and burying real jobs."""
+    queue = f"test:tasks:full:{uuid.uuid4().hex}"
+    settings = TasksSettings(TASKS_QUEUE=queue, TASKS_EXAMPLE_MAX_QUEUED=3)
+    redis = create_client(get_redis_settings())
+    job_ids: list[str] = []
+    try:
+        async with make_client([tasks_feature.create_feature(settings)]) as client:
+            for _ in range(3):
+                accepted = await client.post(
+                    "/api/v1/tasks/example", json={"text": "x"}
+                )
+                assert accepted.status_code == 202, accepted.text
+                job_ids.append(accepted.json()["job_id"])
+            refused = await client.post("/api/v1/tasks/example", json={"text": "x"})
+        assert refused.status_code == 503
+        assert refused.json()["error"]["code"] == "queue_full"
+        assert refused.headers["retry-after"] == "30"
+        assert await redis.zcard(queue) == 3
+    finally:
+        await redis.delete(queue, *(f"arq:job:{job_id}" for job_id in job_ids))
+        await redis.aclose()
 
 
 async def test_the_scheduled_job_ran_when_the_worker_started(

@@ -1,9 +1,12 @@
-"""Settings of the email feature: environment variables `EMAIL_*`."""
+"""Settings of the email feature: environment variables `EMAIL_*`, and the strict
+reading of an email address that every header built here goes through."""
 
-from email.utils import parseaddr
+import re
+from email.headerregistry import Address
 from functools import cache
 from typing import Annotated, Any, Literal
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from app.core.config import Environment, FeatureSettings, load_settings
@@ -14,13 +17,46 @@ Backend = Literal["smtp", "console", "memory"]
 Security = Literal["none", "auto", "starttls", "tls"]
 
 
-def check_address(value: str, what: str) -> str:
-    """`value` as one address (`Name <user@host>` or `user@host`), or ValueError."""
-    if "\r" in value or "\n" in value:
+# `Name <user@host>` or `"Name, with comma" <user@host>`: one address, its name plain.
+_NAME_ADDR = re.compile(
+    r'\s*(?:"(?P<quoted>[^"\\]*)"|(?P<plain>[^"<>,;:@\\]*?))\s*<(?P<addr>[^<>]*)>\s*'
+)
+
+
+def parse_address(value: str, what: str) -> Address:
+    """`value` as exactly one address, `user@example.com` or `Name
+    <user@example.com>`, checked by email-validator; ValueError for anything else: a
+    list, an encoded word, a second line, an address that is not one.
+
+    `email.utils.parseaddr` takes whatever it can from such input (the first of a
+    list, or a piece of an encoded name), which would send the message elsewhere."""
+    if any(character in value for character in "\r\n\0"):
         raise ValueError(f"{what} must be on one line")
-    _, address = parseaddr(value)
-    if "@" not in address:
-        raise ValueError(f"{what} {value!r} is not an email address")
+    if "=?" in value:
+        raise ValueError(
+            f"{what} {value!r} holds an encoded word (=?...?=): pass names as plain "
+            "text, they are encoded when the message is sent"
+        )
+    match = _NAME_ADDR.fullmatch(value)
+    if match is not None:
+        quoted = match["quoted"]
+        name = quoted if quoted is not None else match["plain"].strip()
+        address = match["addr"].strip()
+    else:
+        name, address = "", value.strip()
+    try:
+        checked = validate_email(address, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(
+            f"{what} {value!r} is not an email address, or is more than one "
+            f"({exc}); pass several as a list"
+        ) from None
+    return Address(display_name=name, addr_spec=checked.normalized)
+
+
+def check_address(value: str, what: str) -> str:
+    """`value` if it is exactly one address (see `parse_address`), or ValueError."""
+    parse_address(value, what)
     return value
 
 

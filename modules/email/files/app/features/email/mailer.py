@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid, parseaddr
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from jinja2 import (
 )
 
 from app.features.email.backends import EmailBackend, make_backend
-from app.features.email.config import EmailSettings, check_address
+from app.features.email.config import EmailSettings, parse_address
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -87,13 +87,13 @@ class EmailTemplates:
 
 
 def _address(value: str, what: str) -> Address:
-    name, address = parseaddr(check_address(value, what))
-    return Address(display_name=name, addr_spec=address)
+    return parse_address(value, what)
 
 
 def _addresses(value: Addresses, what: str) -> list[Address]:
+    """One address per item; a string is one address, never a comma list."""
     items = [value] if isinstance(value, str) else list(value)
-    return [_address(item, what) for item in items]
+    return [parse_address(item, what) for item in items]
 
 
 class Mailer:

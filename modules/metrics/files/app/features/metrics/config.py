@@ -3,10 +3,13 @@
 from functools import cache
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
-from app.core.config import FeatureSettings, load_settings, split_list
+from app.core.config import Environment, FeatureSettings, load_settings, split_list
+
+# Production refuses a METRICS_BEARER_TOKEN shorter than this.
+MIN_TOKEN_LENGTH = 32
 
 # Upper bounds (seconds) of the latency histogram's buckets: prometheus_client's
 # defaults, which suit an API whose requests take milliseconds to seconds.
@@ -33,7 +36,7 @@ class MetricsSettings(FeatureSettings):
     METRICS_ENABLED: bool = True
     # When set, `/metrics` requires `Authorization: Bearer <token>` (give the same
     # token to Prometheus: `authorization: {credentials: ...}` in its scrape config).
-    # Empty: no authentication; then keep `/metrics` off the public internet.
+    # Empty: no authentication, which production refuses while metrics are enabled.
     METRICS_BEARER_TOKEN: SecretStr | None = None
     # Request paths left out of the request metrics (exact match), such as the
     # scrape itself and the probes.
@@ -45,6 +48,9 @@ class MetricsSettings(FeatureSettings):
     # Also expose prometheus_client's global registry: process (CPU, memory, open
     # files) and Python runtime metrics, and any metric your code registers there.
     METRICS_PROCESS: bool = True
+
+    # Read from the same variable as the base settings, for the check below.
+    ENVIRONMENT: Environment = "local"
 
     @field_validator("METRICS_EXCLUDE_PATHS", "METRICS_BUCKETS", mode="before")
     @classmethod
@@ -71,6 +77,22 @@ class MetricsSettings(FeatureSettings):
         if any(bound <= 0 for bound in buckets):
             raise ValueError("bucket bounds must be positive")
         return sorted(set(buckets))
+
+    @model_validator(mode="after")
+    def _token_in_production(self) -> "MetricsSettings":
+        if self.ENVIRONMENT != "production" or not self.METRICS_ENABLED:
+            return self
+        token = self.METRICS_BEARER_TOKEN
+        if token is None or len(token.get_secret_value()) < MIN_TOKEN_LENGTH:
+            raise ValueError(
+                "production requires METRICS_BEARER_TOKEN (at least "
+                f"{MIN_TOKEN_LENGTH} characters; give Prometheus the same) while "
+                "METRICS_ENABLED is true: /metrics would tell anyone your routes, "
+                "traffic and database pool. Generate one with `python -c 'import "
+                "secrets; print(secrets.token_urlsafe(32))'`, or set "
+                "METRICS_ENABLED=false"
+            )
+        return self
 
 
 @cache

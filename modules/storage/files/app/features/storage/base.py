@@ -180,13 +180,21 @@ class StorageBackend(ABC):
     async def presigned_upload_url(
         self, key: str, *, content_type: str, expires_in: int
     ) -> PresignedUrl:
-        """A URL that accepts one `PUT` of the object with this `Content-Type`."""
+        """A URL that accepts a `PUT` of the object with this `Content-Type` until it
+        expires: once on the local backend, as often as the client likes on S3 (which
+        cannot spend a URL): keep STORAGE_URL_EXPIRES short."""
 
     @abstractmethod
     async def presigned_download_url(
-        self, key: str, *, expires_in: int
+        self,
+        key: str,
+        *,
+        expires_in: int,
+        response_content_type: str | None = None,
     ) -> PresignedUrl:
-        """A URL that answers a `GET` with the object."""
+        """A URL that answers a `GET` with the object, as an attachment, with
+        `response_content_type` (when given) whatever type the object was stored
+        with."""
 
     async def save_bytes(
         self, key: str, data: bytes, *, content_type: str, max_size: int | None = None

@@ -12,6 +12,12 @@ Uploads send the file itself as the request body (not a form), with its media ty
 The body is streamed to the backend; 413 when it passes STORAGE_MAX_UPLOAD_SIZE, 415
 when its type is not in STORAGE_ALLOWED_CONTENT_TYPES.
 
+Downloads are served as attachments with `X-Content-Type-Options: nosniff`, a
+sandboxing Content-Security-Policy, and the stored media type only if uploads may
+have it (`application/octet-stream` otherwise): a stored file never runs as a page of
+this site. Uploads stream their body (no `MAX_REQUEST_BODY_SIZE`; the storage limit
+applies while it streams).
+
 These routes have no access control of their own: add a dependency that checks the
 caller (`APIRouter(dependencies=[...])`, or per route) before exposing them.
 """
@@ -29,6 +35,7 @@ from starlette.background import BackgroundTask
 
 from app.core.config import API_V1_PREFIX
 from app.core.errors import NotFoundError
+from app.core.limits import body_limit
 from app.core.openapi import error_responses
 from app.features.storage.base import (
     KEY_PATTERN,
@@ -54,6 +61,8 @@ _EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,10}$")
 # A key breaking these rules gets a 400 `invalid_key` from `validate_key`.
 _KEY_SCHEMA: dict[str, Any] = {"pattern": KEY_PATTERN, "maxLength": MAX_KEY_LENGTH}
 Key = Annotated[str, Path(json_schema_extra=_KEY_SCHEMA)]
+# Whatever a stored file holds, a browser that opens it runs nothing and loads nothing.
+DOWNLOAD_CONTENT_SECURITY_POLICY = "default-src 'none'; sandbox"
 
 
 def get_storage(request: Request) -> Storage:
@@ -147,6 +156,7 @@ async def _upload(request: Request, storage: Storage, key: str) -> StoredObject:
 
 
 @router.post("/files", status_code=status.HTTP_201_CREATED, openapi_extra=_BINARY_BODY)
+@body_limit(None)  # streamed; STORAGE_MAX_UPLOAD_SIZE applies
 async def upload_new_file(
     request: Request,
     response: Response,
@@ -163,22 +173,25 @@ async def upload_new_file(
 @router.put(
     "/files/{key:path}", status_code=status.HTTP_201_CREATED, openapi_extra=_BINARY_BODY
 )
+@body_limit(None)  # streamed; STORAGE_MAX_UPLOAD_SIZE applies
 async def upload_file(key: Key, request: Request, storage: StorageDep) -> StoredObject:
     """Store the request body under `key`, replacing what was there."""
     return await _upload(request, storage, key)
 
 
-def _download_response(download: Download) -> StreamingResponse:
+def _download_response(storage: Storage, download: Download) -> StreamingResponse:
     info = download.info
     headers = {
         "Content-Length": str(info.size),
         "Content-Disposition": f'attachment; filename="{info.key.rsplit("/", 1)[-1]}"',
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": DOWNLOAD_CONTENT_SECURITY_POLICY,
     }
     if info.etag:
         headers["ETag"] = f'"{info.etag}"'
     return StreamingResponse(
         download.chunks,
-        media_type=info.content_type,
+        media_type=storage.served_type(info.content_type),
         headers=headers,
         background=BackgroundTask(download.aclose),
     )
@@ -190,8 +203,9 @@ def _download_response(download: Download) -> StreamingResponse:
     responses=error_responses(status.HTTP_400_BAD_REQUEST),
 )
 async def download_file(key: Key, storage: StorageDep) -> StreamingResponse:
-    """The object's bytes, with its media type, as an attachment."""
-    return _download_response(await storage.open(validate_key(key)))
+    """The object's bytes, as an attachment, with its media type if uploads may
+    have it."""
+    return _download_response(storage, await storage.open(validate_key(key)))
 
 
 @router.delete(
@@ -224,8 +238,10 @@ async def presign_download(
 ) -> PresignedUrlRead:
     """A URL to GET one file from, without going through this API."""
     key = validate_key(payload.key)
-    await storage.stat(key)  # 404 now rather than from the URL later
-    presigned = await storage.presigned_download_url(key)
+    info = await storage.stat(key)  # 404 now rather than from the URL later
+    presigned = await storage.presigned_download_url(
+        key, content_type=info.content_type
+    )
     return _absolute(request, key, presigned)
 
 
@@ -243,6 +259,7 @@ def _local(storage: Storage) -> LocalBackend:
     status_code=status.HTTP_201_CREATED,
     include_in_schema=False,
 )
+@body_limit(None)  # streamed; STORAGE_MAX_UPLOAD_SIZE applies
 async def signed_upload(
     key: str,
     request: Request,
@@ -250,14 +267,16 @@ async def signed_upload(
     expires: int,
     signature: str,
 ) -> StoredObject:
-    _local(storage).verify(
+    local = _local(storage)
+    local.verify(
         "PUT",
         validate_key(key),
         expires=expires,
         signature=signature,
         content_type=media_type(request.headers.get("content-type")) or "",
     )
-    return await _upload(request, storage, key)
+    async with local.single_use(expires=expires, signature=signature):
+        return await _upload(request, storage, key)
 
 
 @router.get("/signed/{key:path}", include_in_schema=False)
@@ -267,4 +286,4 @@ async def signed_download(
     _local(storage).verify(
         "GET", validate_key(key), expires=expires, signature=signature
     )
-    return _download_response(await storage.open(key))
+    return _download_response(storage, await storage.open(key))

@@ -1,16 +1,19 @@
 """The S3 backend: objects in one bucket of Amazon S3 or any server speaking its API
 (MinIO, Ceph, Garage, Cloudflare R2, moto's server for tests).
 
-It uses aiobotocore, botocore's asyncio flavour: every call is awaited, nothing runs
-in a thread. Uploads are streamed: up to `part_size` bytes are buffered and sent with
-one `PutObject`; larger bodies become a multipart upload, part by part, aborted if
-the body turns out too large or the client goes away.
+It uses aiobotocore, botocore's asyncio flavour: every call is awaited. Uploads are
+streamed: up to `part_size` bytes are gathered in a spooled temporary file (the first
+`SPOOL_IN_MEMORY` bytes in memory, the rest on disk, so an upload costs the process a
+fixed amount of memory however large it is and however many run at once) and sent
+with one `PutObject`; larger bodies become a multipart upload, part by part, aborted
+if the body turns out too large or the client goes away.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from contextlib import AsyncExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
@@ -42,6 +45,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _MISSING = {"404", "NoSuchKey", "NoSuchBucket", "NotFound"}
+# Bytes of an upload's current part kept in memory; the rest of the part waits in a
+# temporary file (TMPDIR) until it is sent.
+SPOOL_IN_MEMORY = 256 * 1024
 
 
 def _is_missing(exc: ClientError) -> bool:
@@ -224,22 +230,29 @@ class S3Backend(StorageBackend):
     ) -> ObjectInfo:
         validate_key(key)
         client = await self._ready()
-        buffer = bytearray()
-        size = 0
+        spool = anyio.wrap_file(tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY))
+        buffered = size = 0
         upload_id: str | None = None
         parts: list[CompletedPartTypeDef] = []
 
-        async def send_part(data: bytes) -> None:
+        async def send_part() -> None:
+            """Send what the spool holds as the next part, then empty it."""
+            nonlocal buffered
             assert upload_id is not None
             number = len(parts) + 1
+            await spool.seek(0)
             response = await client.upload_part(
                 Bucket=self.bucket,
                 Key=key,
                 UploadId=upload_id,
                 PartNumber=number,
-                Body=data,
+                Body=spool.wrapped,
+                ContentLength=buffered,
             )
             parts.append({"ETag": response["ETag"], "PartNumber": number})
+            await spool.seek(0)
+            await spool.truncate()
+            buffered = 0
 
         try:
             with _translate_errors():
@@ -247,26 +260,34 @@ class S3Backend(StorageBackend):
                     size += len(chunk)
                     if max_size is not None and size > max_size:
                         raise upload_too_large(max_size)
-                    buffer += chunk
-                    while len(buffer) >= self.part_size:
-                        if upload_id is None:
-                            created = await client.create_multipart_upload(
-                                Bucket=self.bucket, Key=key, ContentType=content_type
-                            )
-                            upload_id = created["UploadId"]
-                        await send_part(bytes(buffer[: self.part_size]))
-                        del buffer[: self.part_size]
+                    rest = memoryview(chunk)
+                    while rest:
+                        taken = rest[: self.part_size - buffered]
+                        await spool.write(taken)
+                        buffered += len(taken)
+                        rest = rest[len(taken) :]
+                        if buffered == self.part_size:
+                            if upload_id is None:
+                                created = await client.create_multipart_upload(
+                                    Bucket=self.bucket,
+                                    Key=key,
+                                    ContentType=content_type,
+                                )
+                                upload_id = created["UploadId"]
+                            await send_part()
                 if upload_id is None:
+                    await spool.seek(0)
                     put = await client.put_object(
                         Bucket=self.bucket,
                         Key=key,
-                        Body=bytes(buffer),
+                        Body=spool.wrapped,
+                        ContentLength=buffered,
                         ContentType=content_type,
                     )
                     etag = put["ETag"]
                 else:
-                    if buffer:
-                        await send_part(bytes(buffer))
+                    if buffered:
+                        await send_part()
                     done = await client.complete_multipart_upload(
                         Bucket=self.bucket,
                         Key=key,
@@ -278,6 +299,8 @@ class S3Backend(StorageBackend):
         finally:
             if upload_id is not None:
                 await self._abort(key, upload_id)
+            with anyio.CancelScope(shield=True):
+                await spool.aclose()
         return ObjectInfo(
             key=key,
             size=size,
@@ -374,14 +397,26 @@ class S3Backend(StorageBackend):
         )
 
     async def presigned_download_url(
-        self, key: str, *, expires_in: int
+        self,
+        key: str,
+        *,
+        expires_in: int,
+        response_content_type: str | None = None,
     ) -> PresignedUrl:
         validate_key(key)
         await self._ready()
+        # Signed into the URL: S3 answers with these headers, not the stored ones, so
+        # a browser downloads the file rather than render it on S3's origin.
+        filename = key.rsplit("/", 1)[-1]
+        params: dict[str, str] = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "ResponseContentDisposition": f'attachment; filename="{filename}"',
+        }
+        if response_content_type is not None:
+            params["ResponseContentType"] = response_content_type
         url = await self._presigner_client().generate_presigned_url(
-            "get_object",
-            Params={"Bucket": self.bucket, "Key": key},
-            ExpiresIn=expires_in,
+            "get_object", Params=params, ExpiresIn=expires_in
         )
         return PresignedUrl(
             url=url,

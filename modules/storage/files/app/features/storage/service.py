@@ -25,7 +25,7 @@ from app.features.storage.base import (
     validate_key,
 )
 from app.features.storage.config import StorageSettings
-from app.features.storage.local import LocalBackend
+from app.features.storage.local import UNKNOWN_TYPE, LocalBackend
 from app.features.storage.s3 import S3Backend
 
 
@@ -73,6 +73,16 @@ class Storage:
                 details={"allowed": allowed},
             )
         return media
+
+    def served_type(self, content_type: str) -> str:
+        """The type a stored object is served with: its own if uploads may have it,
+        `application/octet-stream` otherwise, whatever the backend reports (a file
+        without metadata, an object put on S3 behind the API's back)."""
+        media = media_type(content_type)
+        if media is None or "/" not in media:
+            return UNKNOWN_TYPE
+        allowed = self.settings.STORAGE_ALLOWED_CONTENT_TYPES
+        return media if content_type_allowed(media, allowed) else UNKNOWN_TYPE
 
     def check_size(self, size: int | None) -> None:
         """413 when a declared size (Content-Length) is already over the limit."""
@@ -122,8 +132,16 @@ class Storage:
         )
 
     async def presigned_download_url(
-        self, key: str, *, expires_in: int | None = None
+        self,
+        key: str,
+        *,
+        content_type: str | None = None,
+        expires_in: int | None = None,
     ) -> PresignedUrl:
+        """A URL to download the object as an attachment; `content_type` is the type
+        it was stored with (from `stat`), served only if uploads may have it."""
         return await self.backend.presigned_download_url(
-            key, expires_in=expires_in or self.settings.STORAGE_URL_EXPIRES
+            key,
+            expires_in=expires_in or self.settings.STORAGE_URL_EXPIRES,
+            response_content_type=self.served_type(content_type or UNKNOWN_TYPE),
         )

@@ -156,10 +156,48 @@ async def test_local_key_clash(tmp_path: Path) -> None:
 
 
 async def test_local_type_without_metadata(tmp_path: Path) -> None:
-    """A file put in the folder by hand is served with the type of its name."""
+    """A file without metadata (put in the folder by hand, or left by a write that
+    failed half way) is bytes of no known type: never a type guessed from its name,
+    which would serve `x.html` as a page."""
     async with LocalBackend(tmp_path, secret_key=SECRET_KEY) as local:
         (tmp_path / "doc.pdf").write_bytes(b"%PDF-")
-        assert (await local.stat("doc.pdf")).content_type == "application/pdf"
+        (tmp_path / "page.html").write_bytes(b"<script>alert(1)</script>")
+        assert (await local.stat("doc.pdf")).content_type == "application/octet-stream"
+        assert (await local.open("page.html")).info.content_type == (
+            "application/octet-stream"
+        )
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "a" * 247 + ".html",  # the object's name fits, its metadata's does not
+        "x/" + "a" * 300 + "/y.txt",  # a folder name too long
+        "a" * 300,
+    ],
+)
+async def test_local_failed_write_leaves_nothing(tmp_path: Path, key: str) -> None:
+    """A write the file system refuses is a 400 that leaves no file, no metadata and
+    no folder behind (it used to be a 500 that left the data without its type)."""
+    async with LocalBackend(tmp_path, secret_key=SECRET_KEY) as local:
+        with pytest.raises(InvalidKeyError, match="too long"):
+            await local.save_bytes(key, b"<script>", content_type="text/plain")
+        with pytest.raises(ObjectNotFoundError):
+            await local.stat(key)
+    left = sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*"))
+    assert left == [".meta", ".tmp", ".used"]
+
+
+async def test_local_failed_replace_keeps_the_old_object(tmp_path: Path) -> None:
+    async with LocalBackend(tmp_path, secret_key=SECRET_KEY) as local:
+        await local.save_bytes("a/b", b"old", content_type="text/csv")
+        (tmp_path / "a" / "b").unlink()
+        (tmp_path / "a" / "b").mkdir()  # the bytes cannot go in place now
+        (tmp_path / "a" / "b" / "c").write_bytes(b"")
+        with pytest.raises(ConflictError):
+            await local.save_bytes("a/b", b"new", content_type="text/html")
+        meta = (tmp_path / ".meta" / "a" / "b.json").read_text()
+        assert "text/csv" in meta and "text/html" not in meta
 
 
 def signed_query(url: str) -> tuple[int, str]:

@@ -36,9 +36,11 @@ def create_feature(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        queue = (settings or get_tasks_settings()).TASKS_QUEUE
+        current = settings or get_tasks_settings()
+        queue = current.TASKS_QUEUE
         pool = create_pool((redis or get_redis_settings()).REDIS_URL, queue)
         app.state.task_queue = TaskQueue(pool, queue)
+        app.state.tasks_settings = current
         try:
             yield
         finally:

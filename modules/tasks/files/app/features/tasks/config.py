@@ -26,6 +26,10 @@ class TasksSettings(FeatureSettings):
     TASKS_KEEP_RESULT: Annotated[int, Field(ge=1)] = 3600
     # Jobs one worker process runs at the same time.
     TASKS_MAX_JOBS: Annotated[int, Field(ge=1)] = 10
+    # The example endpoint (POST /api/v1/tasks/example) refuses new jobs (503) while
+    # the queue holds this many: an anonymous flood cannot grow Redis without bound
+    # nor bury real jobs. Your own endpoints decide for themselves.
+    TASKS_EXAMPLE_MAX_QUEUED: Annotated[int, Field(ge=1)] = 100
 
 
 @cache

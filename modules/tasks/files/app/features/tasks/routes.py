@@ -1,15 +1,21 @@
-"""The tasks API: enqueue the example job, look up any job's status and result."""
+"""The tasks API: enqueue the example job, look up any job's status and result.
+
+The example endpoint takes work from anyone: its limits are explicit (a short text, a
+few failing tries, at most TASKS_EXAMPLE_MAX_QUEUED jobs waiting). Replace it with
+your own, behind authentication and a rate limit, before going live.
+"""
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from arq.jobs import JobStatus
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Depends, Path, Request, Response, status
 from pydantic import BaseModel, BeforeValidator, Field
 from pydantic_core import to_jsonable_python
 
 from app.core.config import API_V1_PREFIX
-from app.core.errors import NotFoundError
+from app.core.errors import AppError, NotFoundError
+from app.features.tasks.config import TasksSettings
 from app.features.tasks.queue import TaskQueueDep
 from app.schemas.common import json_number
 
@@ -17,11 +23,30 @@ router = APIRouter(prefix=f"{API_V1_PREFIX}/tasks", tags=["tasks"])
 
 JobId = Annotated[str, Path(min_length=1, max_length=200)]
 
+# The example job's limits: what one anonymous request may put in Redis and how many
+# tries it may make the worker spend (as many as TASKS_MAX_TRIES allows by default).
+EXAMPLE_MAX_TEXT = 1_000
+EXAMPLE_MAX_FAILURES = 5
+
+
+class QueueFullError(AppError):
+    status_code = 503
+    code = "queue_full"
+
+
+def get_app_tasks_settings(request: Request) -> TasksSettings:
+    return cast(TasksSettings, request.app.state.tasks_settings)
+
+
+TasksSettingsDep = Annotated[TasksSettings, Depends(get_app_tasks_settings)]
+
 
 class ExampleJobCreate(BaseModel):
-    text: Annotated[str, Field(max_length=10_000)]
+    text: Annotated[str, Field(max_length=EXAMPLE_MAX_TEXT)]
     # Tries that fail on purpose before the job succeeds, to see retries at work.
-    fail_times: Annotated[int, Field(ge=0, le=20), BeforeValidator(json_number)] = 0
+    fail_times: Annotated[
+        int, Field(ge=0, le=EXAMPLE_MAX_FAILURES), BeforeValidator(json_number)
+    ] = 0
 
 
 class JobAccepted(BaseModel):
@@ -45,9 +70,19 @@ class JobRead(BaseModel):
 
 @router.post("/example", status_code=status.HTTP_202_ACCEPTED)
 async def enqueue_example(
-    body: ExampleJobCreate, queue: TaskQueueDep, response: Response
+    body: ExampleJobCreate,
+    queue: TaskQueueDep,
+    settings: TasksSettingsDep,
+    response: Response,
 ) -> JobAccepted:
-    """Queue the example job (`count_words`); poll its `Location` for the result."""
+    """Queue the example job (`count_words`); poll its `Location` for the result.
+    503 while TASKS_EXAMPLE_MAX_QUEUED jobs are waiting."""
+    waiting = await queue.pool.zcard(queue.name)
+    if waiting >= settings.TASKS_EXAMPLE_MAX_QUEUED:
+        raise QueueFullError(
+            "Too many jobs are waiting; try again later.",
+            headers={"Retry-After": "30"},
+        )
     job = await queue.enqueue("count_words", body.text, fail_times=body.fail_times)
     response.headers["Location"] = f"{router.prefix}/jobs/{job.job_id}"
     return JobAccepted(job_id=job.job_id)

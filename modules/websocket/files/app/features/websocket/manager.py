@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from pydantic import JsonValue, ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from app.core.errors import error_response
 from app.features.websocket import protocol
 from app.features.websocket.broker import BroadcastError, Broker
 from app.features.websocket.config import WebSocketSettings
@@ -159,6 +160,8 @@ class ConnectionManager:
         self._rooms: dict[str, set[Connection]] = {}
         self._idle = asyncio.Event()
         self._idle.set()
+        self._admitted = 0
+        self._full = False
 
     async def start(self) -> None:
         await self.broker.start(self.deliver)
@@ -174,7 +177,29 @@ class ConnectionManager:
         await self.broker.stop()
 
     async def serve(self, websocket: WebSocket, room: str) -> None:
-        """Accept `websocket` into `room` and serve it until it closes."""
+        """Accept `websocket` into `room` and serve it until it closes; refuse it at
+        the handshake (503) while WEBSOCKET_MAX_CONNECTIONS are served already."""
+        limit = self.settings.WEBSOCKET_MAX_CONNECTIONS
+        if self._admitted >= limit:
+            if not self._full:  # once per episode, not once per refused client
+                logger.warning(
+                    "WebSocket connections at WEBSOCKET_MAX_CONNECTIONS (%d): "
+                    "refusing new ones until some leave",
+                    limit,
+                )
+                self._full = True
+            await _refuse_busy(websocket)
+            return
+        # Counted before the first await: handshakes in flight count too.
+        self._admitted += 1
+        try:
+            await self._serve(websocket, room)
+        finally:
+            self._admitted -= 1
+            if self._admitted < limit:
+                self._full = False
+
+    async def _serve(self, websocket: WebSocket, room: str) -> None:
         await websocket.accept()
         connection = Connection(websocket, self.settings)
         self._connections[connection.id] = connection
@@ -283,6 +308,20 @@ class ConnectionManager:
             logger.warning("WebSocket broadcast failed: %s", exc)
             message = "the broadcast was not sent; try again"
             connection.send(protocol.error("unavailable", message))
+
+
+async def _refuse_busy(websocket: WebSocket) -> None:
+    """An HTTP 503 instead of the handshake where the server can send one (uvicorn
+    can), otherwise close 1013 (try again later)."""
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        response = error_response(
+            503,
+            "Too many WebSocket connections; try again later.",
+            headers={"Retry-After": "10"},
+        )
+        await websocket.send_denial_response(response)
+    else:
+        await websocket.close(protocol.CLOSE_TRY_AGAIN_LATER, "too many connections")
 
 
 def _summary(exc: ValidationError) -> str:

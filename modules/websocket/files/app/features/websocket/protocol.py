@@ -34,6 +34,7 @@ CLOSE_GOING_AWAY = 1001  # the server shuts down
 CLOSE_POLICY_VIOLATION = 1008  # origin refused, or too slow to read its messages
 CLOSE_MESSAGE_TOO_BIG = 1009
 CLOSE_INTERNAL_ERROR = 1011
+CLOSE_TRY_AGAIN_LATER = 1013  # too many connections (when no HTTP 503 can be sent)
 CLOSE_HEARTBEAT_TIMEOUT = 4408  # no answer to a ping in time
 
 

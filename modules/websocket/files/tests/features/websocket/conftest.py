@@ -45,16 +45,19 @@ def websocket_server(
     make_app: Callable[..., FastAPI], channel_prefix: str
 ) -> ServerFactory:
     """`async with websocket_server(WEBSOCKET_MAX_ROOMS=2) as server`; `router=`
-    adds routes of the test's own to the application."""
+    adds routes of the test's own to the application, `app_settings=` changes the
+    application's own settings."""
 
     @asynccontextmanager
     async def factory(
-        router: APIRouter | None = None, **overrides: Any
+        router: APIRouter | None = None,
+        app_settings: dict[str, Any] | None = None,
+        **overrides: Any,
     ) -> AsyncIterator[Server]:
         settings = WebSocketSettings(
             **({"WEBSOCKET_CHANNEL_PREFIX": channel_prefix} | overrides)
         )
-        app = make_app([create_feature(settings)])
+        app = make_app([create_feature(settings)], **(app_settings or {}))
         if router is not None:
             app.include_router(router)
         async with serve(app) as url:

@@ -26,6 +26,8 @@ from websockets.exceptions import ConnectionClosed
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 # Seconds to wait for a message, a close or a server start before the test fails.
 TIMEOUT = 10.0
+# Seconds a uvicorn process may take to answer /health/live: busy machines are slow.
+START_TIMEOUT = 120.0
 
 
 @asynccontextmanager
@@ -93,7 +95,7 @@ def app_processes(count: int, log_dir: Path, **environment: str) -> Iterator[lis
 
 
 def _wait_until_live(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(

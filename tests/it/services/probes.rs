@@ -1,0 +1,49 @@
+//! Readiness probes that are slow are waited for; one that hangs is stopped after
+//! `probe-timeout`, and the error names it, says it timed out and how long it ran.
+
+use super::support::*;
+
+/// The probe takes 6 s, more than the 5 s each probe once had: `up` waits for it.
+#[test]
+fn a_probe_slower_than_five_seconds_is_waited_for() {
+    let port = free_port();
+    let p = Project::new(&["slowprobe"], &[("slowprobe", port)]);
+    let up = p.run(&["up", "--detach", "slowprobe"]);
+    up.ok();
+    // "slowprobe: ready on 127.0.0.1:<port> (pid <pid>, 6.1 s)"
+    let line = up
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("slowprobe: ready on"))
+        .unwrap_or_else(|| panic!("{up:#?}"));
+    let took: f64 = line
+        .rsplit(", ")
+        .next()
+        .and_then(|t| t.strip_suffix(" s)"))
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(took >= 6.0, "ready only once the probe said so: {up:#?}");
+    p.run(&["down"]).ok();
+    p.assert_nothing_running();
+}
+
+/// A probe that never ends: stopped after `probe-timeout` (2 s), again until
+/// `ready-timeout` (3 s) has passed; the error says which probe, and for how long.
+#[test]
+fn a_hung_probe_times_out_and_the_error_says_so() {
+    let p = Project::new(&["hungprobe"], &[("hungprobe", free_port())]);
+    let up = p.run(&["up", "--detach", "hungprobe"]);
+    up.failed();
+    assert!(
+        up.stderr
+            .contains("hungprobe: still waiting: its probe `sleep 600` timed out"),
+        "said when it first happens: {up:#?}"
+    );
+    assert!(
+        up.stderr
+            .contains("hungprobe did not become ready within 3 s (`ready-timeout`; raise it in the service's manifest if it needs longer): its probe `sleep 600` timed out: stopped after 2."),
+        "{up:#?}"
+    );
+    assert!(up.stderr.contains("(`probe-timeout = 2`;"), "{up:#?}");
+    p.assert_nothing_running();
+}
