@@ -40,6 +40,7 @@ ERROR_DESCRIPTIONS = {
     415: "The body's media type is not accepted",
     422: "A parameter or the body is invalid: `details` lists each problem",
     429: "Too many requests",
+    503: "Unavailable for now: try again later (after `Retry-After` seconds, if sent)",
 }
 BODY_ERRORS = (400, 413, 415, 422)
 PARAMETER_ERRORS = (422,)

@@ -48,7 +48,12 @@ from app.features.storage.base import (
 from app.features.storage.local import LocalBackend
 from app.features.storage.service import Storage, media_type
 
-router = APIRouter(prefix=f"{API_V1_PREFIX}/storage", tags=["storage"])
+# 503 on every route: the storage server may not answer.
+router = APIRouter(
+    prefix=f"{API_V1_PREFIX}/storage",
+    tags=["storage"],
+    responses=error_responses(status.HTTP_503_SERVICE_UNAVAILABLE),
+)
 
 _BINARY_BODY: dict[str, Any] = {
     "requestBody": {

@@ -15,6 +15,7 @@ from pydantic_core import to_jsonable_python
 
 from app.core.config import API_V1_PREFIX
 from app.core.errors import AppError, NotFoundError
+from app.core.openapi import error_responses
 from app.features.tasks.config import TasksSettings
 from app.features.tasks.queue import TaskQueueDep
 from app.schemas.common import json_number
@@ -68,7 +69,11 @@ class JobRead(BaseModel):
     error: str | None = None
 
 
-@router.post("/example", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/example",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=error_responses(status.HTTP_503_SERVICE_UNAVAILABLE),
+)
 async def enqueue_example(
     body: ExampleJobCreate,
     queue: TaskQueueDep,
