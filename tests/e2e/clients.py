@@ -165,9 +165,7 @@ def wait_until_live(url: str, process: subprocess.Popen[bytes], timeout: float) 
     return False
 
 
-def check_clients(
-    project: Path, work: Path, env: dict[str, str], log: Path, step: Step
-) -> str | None:
+def check_clients(project: Path, work: Path, env: dict[str, str], log: Path, step: Step) -> str | None:
     """Run the checks above as steps; return why the TypeScript ones were skipped
     (no Node.js new enough here), or None."""
     clients = ["uv", "run", "--no-sync", "python", "scripts/clients.py"]
@@ -219,9 +217,7 @@ def check_clients(
     return skipped
 
 
-def _python_client(
-    project: Path, work: Path, env: dict[str, str], step: Step, base_url: str
-) -> None:
+def _python_client(project: Path, work: Path, env: dict[str, str], step: Step, base_url: str) -> None:
     with (project / "pyproject.toml").open("rb") as f:
         name = tomllib.load(f)["project"]["name"]
     package = re.sub(r"\W", "_", name.lower()) + "_client"
