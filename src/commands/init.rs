@@ -45,10 +45,10 @@ pub fn run(cwd: &Path, args: crate::request::Init) -> Result<ExitStatus> {
     let env = cwd.join(crate::dev_env::FILE);
     if args.dry_run {
         if std::fs::symlink_metadata(&env).is_err() {
-            eprintln!("would write `.env` with a random SECRET_KEY for development");
+            note!("would write `.env` with a random SECRET_KEY for development");
         }
     } else if crate::dev_env::write_if_absent(cwd)? {
-        eprintln!("wrote `.env` with a random SECRET_KEY for development (git ignores it)");
+        note!("wrote `.env` with a random SECRET_KEY for development (git ignores it)");
     }
     if !args.dry_run {
         note!("{NIX_BUILD_NEEDS}");

@@ -25,6 +25,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
 import urllib.error
@@ -135,6 +136,12 @@ def _tail(path: Path, lines: int = 30) -> str:
     return "\n".join(text[-lines:])
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 class Runner:
     """Runs one project's quick start; `result` says what happened to each line."""
 
@@ -166,6 +173,11 @@ class Runner:
             why = self.wait_for(job, lambda: ALL_READY.search(job.log.read_text(errors="replace")) is not None)
             self.note(why is None, command, why or f"all ready in {took()} (in the background)")
         elif kind == "server":
+            # A port picked just now: one picked at the project's start may have been taken
+            # meanwhile (the test suite's own servers pick free ports the same way).
+            port = _free_port()
+            self.env = {**self.env, "UVICORN_PORT": str(port)}
+            self.base = f"http://127.0.0.1:{port}"
             job = self.background(command, index)
             why = self.wait_for(job, lambda: _http(f"{self.base}/health/ready")[0] == 200) or _probe(
                 self.base, self.name

@@ -331,8 +331,12 @@ POST
   if (cd "$a" && nixc flake init -t "$copy#fastapi" >/dev/null 2>&1 &&
     "$bin" init --name my-shop >/dev/null 2>"$work/err") &&
     "$bin" new "$b" --name my-shop >/dev/null 2>>"$work/err"; then
-    if ! diff -r "$a" "$b" >"$work/diff" 2>&1; then
+    # .env differs by design: each project gets its own random development SECRET_KEY.
+    if ! diff -r -x .env "$a" "$b" >"$work/diff" 2>&1; then
       bad "init differs from new: $(head -8 "$work/diff")"
+    elif ! grep -q '^SECRET_KEY=' "$a/.env" || ! grep -q '^SECRET_KEY=' "$b/.env" ||
+      cmp -s "$a/.env" "$b/.env"; then
+      bad "init + new: each should write its own .env with a SECRET_KEY"
     elif [ "$(head -1 "$a/README.md")" != "# my-shop" ] ||
       ! grep -qx '    PROJECT_NAME: str = "my-shop"' "$a/app/core/config.py"; then
       bad "init + new: the name is not in the README title and PROJECT_NAME"
