@@ -264,6 +264,28 @@ fn parse_module(name: &str, files: &FileSet, origin: &str) -> Result<Module> {
     if manifest.module.templates.is_empty() {
         bail!("{file}: [module].templates is empty; name the templates this module fits");
     }
+    let targets = module_targets(&file, files, &manifest)?;
+    let readme = match files.get("readme.md") {
+        Some(bytes) => Some(utf8(&format!("modules/{name}/readme.md"), bytes)?.to_string()),
+        None => None,
+    };
+    check_migrations(&file, &manifest)?;
+    check_services(&file, &manifest)?;
+    Ok(Module {
+        manifest,
+        files: targets,
+        readme,
+        origin: origin.to_string(),
+    })
+}
+
+/// Where each of the module's files lands in a project: `files/<path>` (`.j2` stripped:
+/// rendered) and the `[files]` table's own targets, no two on one path.
+fn module_targets(
+    file: &str,
+    files: &FileSet,
+    manifest: &ModuleManifest,
+) -> Result<BTreeMap<String, ModuleFile>> {
     let mut targets = BTreeMap::new();
     for (path, content) in files {
         let Some(source_path) = path.strip_prefix("files/") else {
@@ -313,11 +335,10 @@ fn parse_module(name: &str, files: &FileSet, origin: &str) -> Result<Module> {
             bail!("{file}: [files].\"{target}\" lands on a file that files/ already provides");
         }
     }
-    let readme = match files.get("readme.md") {
-        Some(bytes) => Some(utf8(&format!("modules/{name}/readme.md"), bytes)?.to_string()),
-        None => None,
-    };
-    check_migrations(&file, &manifest)?;
+    Ok(targets)
+}
+
+fn check_services(file: &str, manifest: &ModuleManifest) -> Result<()> {
     let mut service_names = std::collections::BTreeSet::new();
     for service in &manifest.services {
         if !service_names.insert(&service.name) {
@@ -330,12 +351,7 @@ fn parse_module(name: &str, files: &FileSet, origin: &str) -> Result<Module> {
             );
         }
     }
-    Ok(Module {
-        manifest,
-        files: targets,
-        readme,
-        origin: origin.to_string(),
-    })
+    Ok(())
 }
 
 fn check_migrations(file: &str, manifest: &ModuleManifest) -> Result<()> {

@@ -2,6 +2,8 @@
 # Lints and formatting, run first in tier 1 of tests/all.sh (alone: bash tests/lint.sh).
 #   Rust    cargo fmt --check; cargo clippy --all-targets -- -D warnings (the [lints] of
 #           Cargo.toml say which lints and why the allowed ones are allowed)
+#           and no function in src/ past 80 lines (tests/fn_length.py, itself checked
+#           first on made-up sources with a long function: it must be able to fail)
 #   Python  the repository's own (bench/, tests/e2e, tests/nix, tests/dist): ruff check and
 #           ruff format --check with ruff.toml, ruff pinned below. The generated app's Python
 #           is checked inside each generated project, with its own settings (tier 3).
@@ -31,6 +33,9 @@ echo "rust: cargo fmt --check"
 cargo fmt --check
 echo "rust: cargo clippy --all-targets -- -D warnings"
 cargo clippy --quiet --locked --all-targets -- -D warnings
+echo "rust: no function in src/ past 80 lines"
+python3 tests/fn_length.py --self-test
+python3 tests/fn_length.py --max 80 src
 
 if command -v uv >/dev/null; then
   ruff=(uv tool run --quiet "ruff@$RUFF_VERSION")

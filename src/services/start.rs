@@ -84,36 +84,11 @@ impl Starter<'_> {
         let name = &service.name;
         let prefix = self.prefixes.prefix(name, index);
         let account = account::for_service(service)?;
-        let state_dir = PathBuf::from(&service.state);
-        if outside::is_outside(self.root, service) {
-            if let Some(note) = outside::prepare(self.root, service)? {
-                note!("{note}");
-            }
-        }
-        let fresh = is_fresh(&state_dir)?;
-        fs::create_dir_all(&state_dir)
-            .with_context(|| format!("cannot create `{}`", state_dir.display()))?;
-        if let Some(account) = &account {
-            account::hand_over(account, &state_dir, &self.layout.dot())?;
-            note!("{name}: running as `{}` (it refuses root)", account.name);
-        }
+        let fresh = self.prepare_state(service, account.as_ref())?;
         let log_path = self.layout.log_file(name);
         let log = open_log(&log_path, restarts == 0)?;
         if fresh && !service.init.is_empty() {
-            note!(
-                "{name}: first start, initialising `{}`",
-                state_dir.display()
-            );
-            for step in &service.init {
-                if let Err(err) = self.step(service, step, account.as_ref(), &log, &prefix) {
-                    let _ = fs::remove_dir_all(&state_dir);
-                    return Err(err.context(format!(
-                        "{name}: initialising failed; removed `{}` so that the next `up` \
-                         starts it afresh",
-                        state_dir.display()
-                    )));
-                }
-            }
+            self.initialise(service, account.as_ref(), &log, &prefix)?;
         }
 
         let Some(lock) = gate()? else {
@@ -163,6 +138,57 @@ impl Starter<'_> {
                 Err(err)
             }
         }
+    }
+
+    /// The service's state folder, made (and handed to its account) if need be; whether
+    /// it is new, so that `init` runs.
+    fn prepare_state(&self, service: &ResolvedService, account: Option<&Account>) -> Result<bool> {
+        let state_dir = Path::new(&service.state);
+        if outside::is_outside(self.root, service) {
+            if let Some(note) = outside::prepare(self.root, service)? {
+                note!("{note}");
+            }
+        }
+        let fresh = is_fresh(state_dir)?;
+        fs::create_dir_all(state_dir)
+            .with_context(|| format!("cannot create `{}`", state_dir.display()))?;
+        if let Some(account) = account {
+            account::hand_over(account, state_dir, &self.layout.dot())?;
+            note!(
+                "{}: running as `{}` (it refuses root)",
+                service.name,
+                account.name
+            );
+        }
+        Ok(fresh)
+    }
+
+    /// Runs the `init` steps in a new state folder; a failed one removes the folder, so
+    /// that the next `up` starts afresh rather than from half an initialisation.
+    fn initialise(
+        &self,
+        service: &ResolvedService,
+        account: Option<&Account>,
+        log: &SharedLog,
+        prefix: &str,
+    ) -> Result<()> {
+        let name = &service.name;
+        let state_dir = Path::new(&service.state);
+        note!(
+            "{name}: first start, initialising `{}`",
+            state_dir.display()
+        );
+        for step in &service.init {
+            if let Err(err) = self.step(service, step, account, log, prefix) {
+                let _ = fs::remove_dir_all(state_dir);
+                return Err(err.context(format!(
+                    "{name}: initialising failed; removed `{}` so that the next `up` \
+                     starts it afresh",
+                    state_dir.display()
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Detached: output straight to the log. Foreground: through pipes, to the log and

@@ -28,71 +28,18 @@ pub fn down(loaded: &Loaded, names: &[String], clean: bool) -> Result<ExitStatus
         .iter()
         .map(|s| (s.name.as_str(), s))
         .collect();
-    for name in names {
-        if !known.contains_key(name.as_str()) && !layout.pid_file(name).exists() {
-            bail!(
-                "this project has no service `{name}`{}",
-                suggestion(name, known.keys().copied())
-            );
-        }
-    }
+    check_names(&layout, &known, names)?;
     let wanted = |name: &str| names.is_empty() || names.iter().any(|n| n == name);
     let mut did_something = false;
     if names.is_empty() {
         did_something |= stop_foreground(&layout, &loaded.resolved.services)?;
     }
 
-    // Under the run lock: a supervisor then sees these stops as asked for, and a restart
-    // it has pending finds its exit record gone.
-    let lock = layout.run_lock()?;
-    let mut to_stop = Vec::new();
-    for (name, record) in state::recorded(&layout)?.into_iter().rev() {
-        if wanted(&name) {
-            state::remove(&layout.pid_file(&name))?;
-            to_stop.push((name, record));
-        }
-    }
-    let mut called_off = Vec::new();
-    for (name, record) in exits::all(&layout) {
-        if wanted(&name) {
-            if record.next == Next::Restarting && state::is_alive(record.supervisor) {
-                called_off.push(name.clone());
-            }
-            exits::remove(&layout, &name)?;
-        }
-    }
-    drop(lock);
-
+    let (to_stop, called_off) = take_over(&layout, &wanted)?;
     let stopped: Vec<String> = to_stop.iter().map(|(n, _)| n.clone()).collect();
     for (name, record) in to_stop {
         did_something = true;
-        match record {
-            Recorded::Running(r) => {
-                let (signal, timeout) = known
-                    .get(name.as_str())
-                    .map_or((StopSignal::Term, defaults::STOP_TIMEOUT), |s| {
-                        (s.stop_signal, s.stop_timeout)
-                    });
-                let killed =
-                    process::stop(r.pid, signal, Duration::from_secs(timeout), &mut || {
-                        !state::is_alive(r.pid)
-                    });
-                note!(
-                    "{name}: stopped (pid {}){}",
-                    r.pid,
-                    if killed {
-                        ", killed: it did not stop in time"
-                    } else {
-                        ""
-                    }
-                );
-            }
-            Recorded::Stale(r) => {
-                let pid = r.map_or("?".to_string(), |r| r.pid.to_string());
-                note!("{name}: was not running (removed a stale pid file for pid {pid})");
-            }
-            Recorded::Absent => {}
-        }
+        stop_recorded(&name, record, known.get(name.as_str()).copied());
     }
     for name in &called_off {
         did_something = true;
@@ -115,6 +62,82 @@ pub fn down(loaded: &Loaded, names: &[String], clean: bool) -> Result<ExitStatus
         }
     }
     Ok(ExitStatus::Success)
+}
+
+/// A name that is neither the project's service nor one still recorded as running.
+fn check_names(
+    layout: &Layout,
+    known: &BTreeMap<&str, &ResolvedService>,
+    names: &[String],
+) -> Result<()> {
+    for name in names {
+        if !known.contains_key(name.as_str()) && !layout.pid_file(name).exists() {
+            bail!(
+                "this project has no service `{name}`{}",
+                suggestion(name, known.keys().copied())
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A service's name and what its pid file said, taken by `down`.
+type Taken = (String, Recorded);
+
+/// Takes the wanted services' pid files (last started first) and calls off their pending
+/// restarts, under the run lock: a supervisor then sees these stops as asked for, and a
+/// restart it has pending finds its exit record gone. Returns what to stop and the names
+/// whose restart was called off.
+fn take_over(layout: &Layout, wanted: &dyn Fn(&str) -> bool) -> Result<(Vec<Taken>, Vec<String>)> {
+    let lock = layout.run_lock()?;
+    let mut to_stop = Vec::new();
+    for (name, record) in state::recorded(layout)?.into_iter().rev() {
+        if wanted(&name) {
+            state::remove(&layout.pid_file(&name))?;
+            to_stop.push((name, record));
+        }
+    }
+    let mut called_off = Vec::new();
+    for (name, record) in exits::all(layout) {
+        if wanted(&name) {
+            if record.next == Next::Restarting && state::is_alive(record.supervisor) {
+                called_off.push(name.clone());
+            }
+            exits::remove(layout, &name)?;
+        }
+    }
+    drop(lock);
+    Ok((to_stop, called_off))
+}
+
+/// Stops one service whose pid file `down` took, with its manifest's signal and timeout
+/// (the defaults for a service the project no longer has).
+fn stop_recorded(name: &str, record: Recorded, service: Option<&ResolvedService>) {
+    match record {
+        Recorded::Running(r) => {
+            let (signal, timeout) = service
+                .map_or((StopSignal::Term, defaults::STOP_TIMEOUT), |s| {
+                    (s.stop_signal, s.stop_timeout)
+                });
+            let killed = process::stop(r.pid, signal, Duration::from_secs(timeout), &mut || {
+                !state::is_alive(r.pid)
+            });
+            note!(
+                "{name}: stopped (pid {}){}",
+                r.pid,
+                if killed {
+                    ", killed: it did not stop in time"
+                } else {
+                    ""
+                }
+            );
+        }
+        Recorded::Stale(r) => {
+            let pid = r.map_or("?".to_string(), |r| r.pid.to_string());
+            note!("{name}: was not running (removed a stale pid file for pid {pid})");
+        }
+        Recorded::Absent => {}
+    }
 }
 
 /// Asks each foreground `up` to stop its services and waits until it has; whether

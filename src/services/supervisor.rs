@@ -46,12 +46,59 @@ pub fn up(loaded: &Loaded, names: &[String], mode: Mode) -> Result<ExitStatus> {
         return Ok(ExitStatus::Success);
     }
 
+    let to_start = to_start(&layout, &selected)?;
+    if to_start.is_empty() {
+        note!("nothing to start; `paxx-compose down` stops the running services");
+        return Ok(ExitStatus::Success);
+    }
+    let programs = preflight(loaded, &to_start)?;
+
+    signals::install();
+    let supervisor_file = layout.supervisor_file(std::process::id());
+    state::write_pid(
+        &supervisor_file,
+        &PidRecord::new(std::process::id() as i32, 0, detach),
+    )?;
+    let prefixes = Prefixes::new(selected.iter().map(|s| s.name.as_str()));
+    let starter = Starter {
+        root: &loaded.root,
+        layout: &layout,
+        programs: &programs,
+        detached: detach,
+        prefixes: &prefixes,
+    };
+    let started = match start_in_order(&starter, &layout, &selected, &to_start) {
+        Ok(started) => started,
+        Err(err) => {
+            let _ = state::remove(&supervisor_file);
+            return Err(err);
+        }
+    };
+    drop(lock);
+
+    if detach {
+        note!(
+            "all ready; environment: eval \"$(paxx-compose env)\" (also in `.paxx/env`); \
+             logs in `.paxx/logs/`; stop with `paxx-compose down`"
+        );
+        daemon::hand_off(&layout);
+    } else {
+        note!("all ready; Ctrl-C stops them (environment: eval \"$(paxx-compose env)\")");
+    }
+    let result = watch::watch(&starter, &layout, started);
+    let _ = state::remove(&supervisor_file);
+    result
+}
+
+/// The selected services that are not running yet and have no restart pending (by
+/// another `up`), each noted; their records of an earlier run's end are removed.
+fn to_start(layout: &Layout, selected: &[ResolvedService]) -> Result<Vec<ResolvedService>> {
     let mut to_start = Vec::new();
     // Under the run lock: a restart another `up` has pending must not race this start.
     let run_lock = layout.run_lock()?;
-    for service in &selected {
+    for service in selected {
         let pid_file = layout.pid_file(&service.name);
-        let pending = exits::read(&layout, &service.name)
+        let pending = exits::read(layout, &service.name)
             .filter(|r| r.next == Next::Restarting && state::is_alive(r.supervisor));
         if let Some(r) = pending {
             note!(
@@ -81,58 +128,35 @@ pub fn up(loaded: &Loaded, names: &[String], mode: Mode) -> Result<ExitStatus> {
     }
     for service in &to_start {
         // A new start: how an earlier run ended is history now.
-        exits::remove(&layout, &service.name)?;
+        exits::remove(layout, &service.name)?;
     }
     drop(run_lock);
-    if to_start.is_empty() {
-        note!("nothing to start; `paxx-compose down` stops the running services");
-        return Ok(ExitStatus::Success);
-    }
-    let programs = preflight(loaded, &to_start)?;
+    Ok(to_start)
+}
 
-    signals::install();
-    let supervisor_file = layout.supervisor_file(std::process::id());
-    state::write_pid(
-        &supervisor_file,
-        &PidRecord::new(std::process::id() as i32, 0, detach),
-    )?;
-    let prefixes = Prefixes::new(selected.iter().map(|s| s.name.as_str()));
-    let starter = Starter {
-        root: &loaded.root,
-        layout: &layout,
-        programs: &programs,
-        detached: detach,
-        prefixes: &prefixes,
-    };
+/// Starts `to_start` one after another, each ready before the next; on a failure the
+/// ones already started are stopped again.
+fn start_in_order(
+    starter: &Starter,
+    layout: &Layout,
+    selected: &[ResolvedService],
+    to_start: &[ResolvedService],
+) -> Result<Vec<Started>> {
     let mut started: Vec<Started> = Vec::new();
-    for service in &to_start {
+    for service in to_start {
         let index = selected.iter().position(|s| s.name == service.name);
         let gate = || layout.run_lock().map(Some);
-        let attempt = state::next_seq(&layout)
+        let attempt = state::next_seq(layout)
             .and_then(|seq| starter.start(service, index.unwrap_or(0), seq, 0, &gate));
         match attempt {
             Ok(s) => started.push(s),
             Err(err) => {
-                watch::stop_all(&layout, &mut started);
-                let _ = state::remove(&supervisor_file);
+                watch::stop_all(layout, &mut started);
                 return Err(err);
             }
         }
     }
-    drop(lock);
-
-    if detach {
-        note!(
-            "all ready; environment: eval \"$(paxx-compose env)\" (also in `.paxx/env`); \
-             logs in `.paxx/logs/`; stop with `paxx-compose down`"
-        );
-        daemon::hand_off(&layout);
-    } else {
-        note!("all ready; Ctrl-C stops them (environment: eval \"$(paxx-compose env)\")");
-    }
-    let result = watch::watch(&starter, &layout, started);
-    let _ = state::remove(&supervisor_file);
-    result
+    Ok(started)
 }
 
 /// Everything that can be known before starting anything: programs, ports, accounts.

@@ -41,81 +41,105 @@ pub fn watch(
             stop_all(layout, &mut started);
             return Ok(printer::ExitStatus::Success);
         }
-        let mut i = 0;
-        while i < started.len() {
-            let exited = started[i]
-                .child
-                .try_wait()
-                .with_context(|| format!("cannot wait for {}", started[i].name))?;
-            let Some(status) = exited else {
-                i += 1;
-                continue;
-            };
-            let mut gone = started.remove(i);
-            gone.drain();
-            let Some(record) = on_exit(layout, &gone, status)? else {
-                note!("{}: stopped (paxx-compose down)", gone.name);
-                start::stop_started(layout, &mut gone);
-                continue;
-            };
-            // What it left in its process group goes with it.
-            start::stop_started(layout, &mut gone);
-            if record.next == Next::Restarting {
-                pending.push(Pending {
-                    service: gone.service.clone(),
-                    index: gone.index,
-                    restarts: record.restarts,
-                    at: Instant::now() + delay_of(&record),
-                });
-            } else if !starter.detached {
-                stop_all(layout, &mut started);
-                bail!(
-                    "{}; stopped the other services\n{}",
-                    record.sentence(&gone.name),
-                    output::tail_note(&layout.log_file(&gone.name), TAIL)
-                );
-            }
-        }
-        let now = Instant::now();
-        let (due, later): (Vec<Pending>, Vec<Pending>) =
-            pending.into_iter().partition(|p| p.at <= now);
-        pending = later;
-        for p in due {
-            if signals::requested() {
-                break;
-            }
-            match restart(starter, layout, &p) {
-                Ok(Some(s)) => started.push(s),
-                Ok(None) => {}
-                Err(_) if exits::read(layout, &p.service.name).is_none() => {
-                    note!("{}: restart called off (paxx-compose down)", p.service.name);
-                }
-                Err(err) => {
-                    let name = &p.service.name;
-                    let failure = format!("its restart failed: {}", first_line(&err));
-                    let record =
-                        record_exit(layout, &p.service, None, &failure, 0.0, p.restarts + 1)?;
-                    if record.next == Next::Restarting {
-                        pending.push(Pending {
-                            restarts: p.restarts + 1,
-                            at: Instant::now() + delay_of(&record),
-                            ..p
-                        });
-                    } else if !starter.detached {
-                        stop_all(layout, &mut started);
-                        bail!(
-                            "{}; stopped the other services\n{err:#}",
-                            record.sentence(name)
-                        );
-                    }
-                }
-            }
-        }
+        reap(starter, layout, &mut started, &mut pending)?;
+        restart_due(starter, layout, &mut started, &mut pending)?;
         if started.is_empty() && pending.is_empty() {
             return Ok(printer::ExitStatus::Success);
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Takes the services that exited out of `started`: each is recorded and its restart
+/// queued in `pending`, or (foreground, no restart) the others are stopped and `up` fails.
+fn reap(
+    starter: &Starter,
+    layout: &Layout,
+    started: &mut Vec<Started>,
+    pending: &mut Vec<Pending>,
+) -> Result<()> {
+    let mut i = 0;
+    while i < started.len() {
+        let exited = started[i]
+            .child
+            .try_wait()
+            .with_context(|| format!("cannot wait for {}", started[i].name))?;
+        let Some(status) = exited else {
+            i += 1;
+            continue;
+        };
+        let mut gone = started.remove(i);
+        gone.drain();
+        let Some(record) = on_exit(layout, &gone, status)? else {
+            note!("{}: stopped (paxx-compose down)", gone.name);
+            start::stop_started(layout, &mut gone);
+            continue;
+        };
+        // What it left in its process group goes with it.
+        start::stop_started(layout, &mut gone);
+        if record.next == Next::Restarting {
+            pending.push(Pending {
+                service: gone.service.clone(),
+                index: gone.index,
+                restarts: record.restarts,
+                at: Instant::now() + delay_of(&record),
+            });
+        } else if !starter.detached {
+            stop_all(layout, started);
+            bail!(
+                "{}; stopped the other services\n{}",
+                record.sentence(&gone.name),
+                output::tail_note(&layout.log_file(&gone.name), TAIL)
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Restarts the services in `pending` whose time has come; a failed restart is queued
+/// again with a longer delay, or (foreground, no more restarts) `up` fails.
+fn restart_due(
+    starter: &Starter,
+    layout: &Layout,
+    started: &mut Vec<Started>,
+    pending: &mut Vec<Pending>,
+) -> Result<()> {
+    let now = Instant::now();
+    let (due, later): (Vec<Pending>, Vec<Pending>) = std::mem::take(pending)
+        .into_iter()
+        .partition(|p| p.at <= now);
+    *pending = later;
+    for p in due {
+        if signals::requested() {
+            break;
+        }
+        match restart(starter, layout, &p) {
+            Ok(Some(s)) => started.push(s),
+            Ok(None) => {}
+            Err(_) if exits::read(layout, &p.service.name).is_none() => {
+                note!("{}: restart called off (paxx-compose down)", p.service.name);
+            }
+            Err(err) => {
+                let name = &p.service.name;
+                let failure = format!("its restart failed: {}", first_line(&err));
+                let record = record_exit(layout, &p.service, None, &failure, 0.0, p.restarts + 1)?;
+                if record.next == Next::Restarting {
+                    pending.push(Pending {
+                        restarts: p.restarts + 1,
+                        at: Instant::now() + delay_of(&record),
+                        ..p
+                    });
+                } else if !starter.detached {
+                    stop_all(layout, started);
+                    bail!(
+                        "{}; stopped the other services\n{err:#}",
+                        record.sentence(name)
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A watched service exited: None when `down` asked for it (its pid file is gone, or

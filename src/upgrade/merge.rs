@@ -149,22 +149,7 @@ pub fn merge3_setting_aside(
     labels: &Labels,
     union_inserts: bool,
 ) -> Merged {
-    let lines: Vec<&str> = ours.split_inclusive('\n').collect();
-    let mut kept: Vec<&str> = Vec::new();
-    // (index in `kept` of the line before the run, or None at the start; the run's text)
-    let mut runs: Vec<(Option<usize>, String)> = Vec::new();
-    let mut in_run = false;
-    for (i, line) in lines.iter().enumerate() {
-        if !set_aside.get(i).copied().unwrap_or(false) {
-            kept.push(line);
-            in_run = false;
-        } else if in_run {
-            runs.last_mut().expect("in a run").1.push_str(line);
-        } else {
-            runs.push((kept.len().checked_sub(1), line.to_string()));
-            in_run = true;
-        }
-    }
+    let (kept, runs) = set_aside_runs(ours, set_aside);
     if runs.is_empty() {
         return merge3(base, ours, theirs, labels, union_inserts);
     }
@@ -203,6 +188,39 @@ pub fn merge3_setting_aside(
         }
         inserts.push((at, run));
     }
+    let out = put_back(&merged_lines, inserts);
+    match merged {
+        Merged::Clean(_) => Merged::Clean(out),
+        Merged::Conflict(_) => Merged::Conflict(out),
+    }
+}
+
+/// A run of set-aside lines: the index in the kept lines of the line before it (None at
+/// the start), and its text.
+type Run = (Option<usize>, String);
+
+/// `ours` split into the lines that take part in the merge and the runs set aside.
+fn set_aside_runs<'a>(ours: &'a str, set_aside: &[bool]) -> (Vec<&'a str>, Vec<Run>) {
+    let mut kept: Vec<&str> = Vec::new();
+    let mut runs: Vec<Run> = Vec::new();
+    let mut in_run = false;
+    for (i, line) in ours.split_inclusive('\n').enumerate() {
+        if !set_aside.get(i).copied().unwrap_or(false) {
+            kept.push(line);
+            in_run = false;
+        } else if in_run {
+            runs.last_mut().expect("in a run").1.push_str(line);
+        } else {
+            runs.push((kept.len().checked_sub(1), line.to_string()));
+            in_run = true;
+        }
+    }
+    (kept, runs)
+}
+
+/// The merged lines with each run inserted before the line at its index (sorted by
+/// index); runs past the end go last.
+fn put_back(merged_lines: &[&str], inserts: Vec<(usize, String)>) -> String {
     let mut out = String::new();
     let mut pending = inserts.into_iter().peekable();
     for (i, line) in merged_lines.iter().enumerate() {
@@ -217,10 +235,7 @@ pub fn merge3_setting_aside(
         }
         out.push_str(&run);
     }
-    match merged {
-        Merged::Clean(_) => Merged::Clean(out),
-        Merged::Conflict(_) => Merged::Conflict(out),
-    }
+    out
 }
 
 #[cfg(test)]
