@@ -181,8 +181,9 @@ pub mod defaults {
     /// Seconds `up` waits for a service to become ready. Generous: only a service that
     /// hangs waits this long (one that exits is seen at once).
     pub const READY_TIMEOUT: u64 = 120;
-    /// Seconds one readiness probe may run: `uv run … arq --check` takes 6–7 s on a loaded
-    /// 2-core machine, so a few seconds would make a slow probe look like a failing one.
+    /// Seconds one readiness probe may run: a probe that starts Python and imports an app
+    /// (`uv run … arq --check`) takes 6–7 s on a loaded 2-core machine, so a few seconds
+    /// would make a slow probe look like a failing one.
     pub const PROBE_TIMEOUT: u64 = 30;
     /// Seconds `down` waits after the stop signal before SIGKILL.
     pub const STOP_TIMEOUT: u64 = 10;
@@ -333,7 +334,7 @@ impl Fallback {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all(deserialize = "kebab-case"))]
 pub struct Readiness {
     /// Ready once the service's port accepts a TCP connection.
     #[serde(default)]
@@ -341,6 +342,20 @@ pub struct Readiness {
     /// Ready once this command exits 0 (placeholders allowed).
     #[serde(default)]
     pub command: Option<Vec<String>>,
+    /// Ready once this key exists in a Redis: a worker that marks itself alive there
+    /// (arq's health-check key), asked by `up` itself rather than by a program that would
+    /// have to start Python and import the app for every look.
+    #[serde(default)]
+    pub redis_key: Option<RedisKey>,
+}
+
+/// A key in the Redis at `url` (`redis://[:password@]host:port[/db]`; placeholders allowed
+/// in both).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RedisKey {
+    pub url: String,
+    pub key: String,
 }
 
 #[cfg(test)]
@@ -365,6 +380,16 @@ impl Readiness {
                 .command
                 .as_deref()
                 .map(|c| fill_words(c, fill))
+                .transpose()?,
+            redis_key: self
+                .redis_key
+                .as_ref()
+                .map(|k| -> anyhow::Result<RedisKey> {
+                    Ok(RedisKey {
+                        url: fill(&k.url)?,
+                        key: fill(&k.key)?,
+                    })
+                })
                 .transpose()?,
         })
     }

@@ -66,14 +66,7 @@ let
       setup = s.setup or [ ];
       port = s.port or null;
       after = s.after or [ ];
-      ready =
-        if s ? ready then
-          {
-            tcp = s.ready.tcp or false;
-            command = s.ready.command or null;
-          }
-        else
-          null;
+      ready = if s ? ready then normReady s.ready else null;
       refuses_root = s."refuses-root" or false;
       env = s.env or { };
       stop_signal = s."stop-signal" or "TERM";
@@ -86,11 +79,18 @@ let
       restart_delay = s."restart-delay" or 1; # src/manifest.rs defaults::RESTART_DELAY
     };
 
+  # src/manifest.rs Readiness (and RedisKey).
+  normReady = r: {
+    tcp = r.tcp or false;
+    command = r.command or null;
+    redis_key = if r ? "redis-key" then { inherit (r."redis-key") url key; } else null;
+  };
+
   # src/manifest.rs Fallback: each optional field replaces the service's own when it runs.
   normFallback = origin: f: {
     command = f.command or (throw "paxx: ${origin}: a [[services.fallbacks]] entry lacks `command`");
     why = f.why or (throw "paxx: ${origin}: a [[services.fallbacks]] entry lacks `why`");
-    ready = if f ? ready then { tcp = f.ready.tcp or false; command = f.ready.command or null; } else null;
+    ready = if f ? ready then normReady f.ready else null;
     env = f.env or null;
     init = f.init or null;
     setup = f.setup or null;
@@ -317,6 +317,23 @@ let
         let
           f = fillFor s.name;
           all' = map f;
+          fillReady =
+            r:
+            if r == null then
+              null
+            else
+              r
+              // {
+                command = if r.command == null then null else all' r.command;
+                redis_key =
+                  if r.redis_key == null then
+                    null
+                  else
+                    {
+                      url = f r.redis_key.url;
+                      key = f r.redis_key.key;
+                    };
+              };
         in
         s
         // {
@@ -324,21 +341,12 @@ let
           init = map all' s.init;
           setup = map all' s.setup;
           port = portOf.${s.name};
-          ready =
-            if s.ready == null then
-              null
-            else
-              s.ready
-              // {
-                command = if s.ready.command == null then null else all' s.ready.command;
-              };
+          ready = fillReady s.ready;
           env = mapAttrs (_: f) s.env;
           state = stateDir root s.name;
           fallbacks = map (fb: fb // {
             command = all' fb.command;
-            ready = if fb.ready == null then null else fb.ready // {
-              command = if fb.ready.command == null then null else all' fb.ready.command;
-            };
+            ready = fillReady fb.ready;
             env = if fb.env == null then null else mapAttrs (_: f) fb.env;
             init = if fb.init == null then null else map all' fb.init;
             setup = if fb.setup == null then null else map all' fb.setup;

@@ -20,6 +20,7 @@ pub mod output;
 pub mod outside;
 pub mod process;
 pub mod ready;
+pub mod redis_probe;
 pub mod runtime;
 pub mod signals;
 pub mod start;

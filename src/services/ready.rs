@@ -7,8 +7,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::manifest::RedisKey;
 use crate::resolve::ResolvedService;
-use crate::services::{binary, process, signals};
+use crate::services::{binary, process, redis_probe, signals};
 
 /// Whether something accepts connections on 127.0.0.1:`port`.
 pub fn tcp_open(port: u16) -> bool {
@@ -38,6 +39,16 @@ pub enum Outcome {
     },
     /// The ready command's program is not there.
     Missing(String),
+    /// The `redis-key` probe's key is not (yet) in its Redis.
+    KeyMissing {
+        key: String,
+        url: String,
+    },
+    /// The `redis-key` probe could not ask its Redis.
+    RedisUnreachable {
+        url: String,
+        why: String,
+    },
     Interrupted,
 }
 
@@ -75,20 +86,45 @@ impl Outcome {
                 service.probe_timeout
             ),
             Outcome::Missing(program) => format!("its probe's program `{program}` is not found"),
+            Outcome::KeyMissing { key, url } => {
+                format!("its key `{key}` is not in the Redis at {url} (it sets it once running)")
+            }
+            Outcome::RedisUnreachable { url, why } => {
+                format!("its probe could not ask the Redis at {url}: {why}")
+            }
             Outcome::Interrupted => "interrupted".into(),
         }
     }
 }
 
 /// One readiness check: the port accepts a connection (when `ready.tcp`, or when no
-/// `ready` is given and the service has a port) and the ready command exits 0 (when given).
+/// `ready` is given and the service has a port), the `redis-key` exists and the ready
+/// command exits 0 (each when given).
 pub fn check(service: &ResolvedService, root: &Path) -> Outcome {
-    let (tcp, command) = match &service.ready {
-        Some(r) => (r.tcp, r.command.as_deref()),
-        None => (service.port.is_some(), None),
+    let (tcp, command, key) = match &service.ready {
+        Some(r) => (r.tcp, r.command.as_deref(), r.redis_key.as_ref()),
+        None => (service.port.is_some(), None, None),
     };
     if tcp && !service.port.is_some_and(tcp_open) {
         return Outcome::PortClosed(service.port);
+    }
+    if let Some(RedisKey { url, key }) = key {
+        let timeout = Duration::from_secs(service.probe_timeout);
+        match redis_probe::key_exists(url, key, timeout) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Outcome::KeyMissing {
+                    key: key.clone(),
+                    url: url.clone(),
+                }
+            }
+            Err(err) => {
+                return Outcome::RedisUnreachable {
+                    url: url.clone(),
+                    why: format!("{err:#}"),
+                }
+            }
+        }
     }
     match command {
         Some(command) => run_probe(

@@ -22,6 +22,11 @@ use crate::services::{outside, ready, signals};
 /// The path of each program, by service and program name, found before anything starts.
 pub type Programs = BTreeMap<(String, String), PathBuf>;
 
+/// Pauses between readiness checks: short at first, as most services are ready within a
+/// fraction of a second (Redis, PostgreSQL), then doubled up to `POLL_MAX`.
+const POLL_FIRST: Duration = Duration::from_millis(10);
+const POLL_MAX: Duration = Duration::from_millis(100);
+
 /// Lines of a log shown when a service fails.
 pub const TAIL: usize = 20;
 
@@ -281,10 +286,11 @@ impl Starter<'_> {
         let began = Instant::now();
         let timeout = Duration::from_secs(service.ready_timeout);
         let has_probe = match &service.ready {
-            Some(r) => r.tcp || r.command.is_some(),
+            Some(r) => r.tcp || r.command.is_some() || r.redis_key.is_some(),
             None => service.port.is_some(),
         };
         let mut said_slow = false;
+        let mut pause = POLL_FIRST;
         loop {
             let exited = started
                 .child
@@ -331,7 +337,8 @@ impl Starter<'_> {
                     output::tail_note(log, TAIL)
                 );
             }
-            std::thread::sleep(Duration::from_millis(100));
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(POLL_MAX);
         }
     }
 }

@@ -47,3 +47,46 @@ fn a_hung_probe_times_out_and_the_error_says_so() {
     assert!(up.stderr.contains("(`probe-timeout = 2`;"), "{up:#?}");
     p.assert_nothing_running();
 }
+
+/// `ready.redis-key`: not ready until the key is in Redis (set 1.5 s after the start),
+/// then ready at once; `status` asks the same. A key that never comes times out, and the
+/// error names the key and the Redis.
+#[test]
+fn a_redis_key_probe_waits_for_its_key() {
+    let port = free_port();
+    let p = Project::new(&["redismark"], &[("redis", port)]);
+    let up = p.run(&["up", "--detach", "redis", "marker"]);
+    up.ok();
+    let line = up
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("marker: ready"))
+        .unwrap_or_else(|| panic!("{up:#?}"));
+    let took: f64 = line
+        .rsplit(", ")
+        .next()
+        .and_then(|t| t.strip_suffix(" s)"))
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(took >= 1.5, "ready only once the key was set: {up:#?}");
+    let status = p.status_json();
+    let marker = service(&status, "marker");
+    assert_eq!(marker["healthy"], true, "{marker}");
+    assert_eq!(
+        marker["ready"]["redis_key"],
+        serde_json::json!({"url": format!("redis://127.0.0.1:{port}/2"), "key": "marker:alive"})
+    );
+
+    let never = p.run(&["up", "--detach", "nomarker"]);
+    never.failed();
+    assert!(
+        never.stderr.contains(&format!(
+            "nomarker did not become ready within 2 s (`ready-timeout`; raise it in the \
+             service's manifest if it needs longer): its key `nomarker:alive` is not in the \
+             Redis at redis://127.0.0.1:{port}/2"
+        )),
+        "{never:#?}"
+    );
+    p.run(&["down"]).ok();
+    p.assert_nothing_running();
+}

@@ -21,15 +21,6 @@ fn read(p: &Project, rel: &str) -> String {
     std::fs::read_to_string(p.path(rel)).unwrap_or_default()
 }
 
-fn service<'a>(status: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    status["services"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == name)
-        .unwrap()
-}
-
 /// `up --detach` leaves a supervisor behind: Redis killed with SIGKILL is noticed,
 /// said, recorded and restarted on the same port, and `down` ends it all.
 #[test]

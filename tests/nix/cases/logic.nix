@@ -188,6 +188,15 @@ in
       service = service "worker" {
         command = [ "uv" "run" "--project" "{project}" "arq" "app.worker.Settings" ];
         after = [ "cache" "postgres" ];
+        # Placeholders stay until resolve; the readiness fields not given are filled in.
+        ready = {
+          tcp = false;
+          command = null;
+          redis_key = {
+            url = "redis://127.0.0.1:{port:cache}/1";
+            key = "{project}:health-check";
+          };
+        };
       };
     };
   };

@@ -35,6 +35,7 @@ let
     ready = {
       tcp = false;
       command = [ "pg_isready" "-h" "127.0.0.1" "-p" (toString port) ];
+      redis_key = null;
     };
     refuses_root = true;
     env = { };
@@ -57,6 +58,7 @@ let
     ready = {
       tcp = true;
       command = null;
+      redis_key = null;
     };
     refuses_root = false;
     env.REDIS_LOG = "/p/.paxx/state/cache/redis.log";
@@ -66,7 +68,8 @@ let
     stop_signal = "TERM";
     fallbacks = [ ];
   };
-  worker = defaults // {
+  # Ready by a key in the cache: its port and the project's folder filled in.
+  worker = cachePort: defaults // {
     name = "worker";
     package = null;
     debian = null;
@@ -75,7 +78,14 @@ let
     setup = [ ];
     port = null;
     after = [ "cache" "postgres" ];
-    ready = null;
+    ready = {
+      tcp = false;
+      command = null;
+      redis_key = {
+        url = "redis://127.0.0.1:${toString cachePort}/1";
+        key = "/p:health-check";
+      };
+    };
     refuses_root = false;
     env = { };
     state = "/p/.paxx/state/worker";
@@ -94,6 +104,7 @@ let
     ready = {
       tcp = true;
       command = null;
+      redis_key = null;
     };
     refuses_root = false;
     env = { };
@@ -155,7 +166,7 @@ in
       template = "web";
       features = [ "cache" "worker" ];
       packages = base ++ [ "redis" ];
-      services = [ (postgres 5432) (cache 6379) worker ];
+      services = [ (postgres 5432) (cache 6379) (worker 6379) ];
       env = {
         DATABASE_URL = "postgresql+asyncpg://app:app@127.0.0.1:5432/app";
         LOG_LEVEL = "debug";
@@ -171,7 +182,7 @@ in
       template = "web";
       features = [ "beat" "cache" "mail" "worker" ];
       packages = base ++ [ "redis" "mailpit" ];
-      services = [ (postgres 5432) (cache 6379) mail worker beat ];
+      services = [ (postgres 5432) (cache 6379) mail (worker 6379) beat ];
       env = {
         DATABASE_URL = "postgresql+asyncpg://app:app@127.0.0.1:5432/app";
         LOG_LEVEL = "debug";
@@ -190,7 +201,7 @@ in
       template = "web";
       features = [ "cache" "mail" "worker" ];
       packages = base ++ [ "redis" "mailpit" ];
-      services = [ (postgres 55432) (cache 6390) mail worker ];
+      services = [ (postgres 55432) (cache 6390) mail (worker 6390) ];
       env = {
         DATABASE_URL = "postgresql+asyncpg://app:app@127.0.0.1:55432/app";
         LOG_LEVEL = "debug";
