@@ -28,7 +28,15 @@ started=$(date +%s)
 # What did not run here (a check without its tool, an ignored test) and why: listed at the end.
 export PAXX_SKIPPED
 PAXX_SKIPPED=$(mktemp)
-trap 'rm -f "$PAXX_SKIPPED" "${log:-}"' EXIT
+# Each tier's time, printed together at the end (also when a tier fails: up to it).
+tier_times=()
+took() { tier_times+=("tier $1 ($2): $(( $(date +%s) - $3 )) s"); echo "tier $1 took $(( $(date +%s) - $3 )) s"; }
+times_so_far() {
+  [ ${#tier_times[@]} -gt 0 ] || return 0
+  echo "time per tier:"
+  printf '  %s\n' "${tier_times[@]}"
+}
+trap 'status=$?; rm -f "$PAXX_SKIPPED" "${log:-}"; if [ $status != 0 ]; then times_so_far; fi' EXIT
 
 # --- what the tiers need -----------------------------------------------------------
 say "checking tools"
@@ -77,14 +85,14 @@ if wants 1; then
     sed 's/^/  /' <<<"$ignored"
     sed 's/^/test /' <<<"$ignored" >>"$PAXX_SKIPPED"
   fi
-  echo "tier 1 took $(( $(date +%s) - t )) s"
+  took 1 "lints, Rust" "$t"
 fi
 
 if wants 2; then
   say "tier 2: Nix"
   t=$(date +%s)
   PAXX_COMPOSE="$bin" bash tests/nix/run.sh
-  echo "tier 2 took $(( $(date +%s) - t )) s"
+  took 2 "Nix" "$t"
 fi
 
 if wants 3; then
@@ -96,17 +104,18 @@ if wants 3; then
     [ -n "$p" ] && pythons+=("$p")
   done
   python3 tests/e2e/run.py --bin "$bin" --python "${pythons[@]}"
-  echo "tier 3 took $(( $(date +%s) - t )) s"
+  took 3 "end to end" "$t"
 fi
 
 if wants 4; then
   say "tier 4: distribution"
   t=$(date +%s)
   PAXX_COMPOSE="$bin" bash tests/dist/run.sh
-  echo "tier 4 took $(( $(date +%s) - t )) s"
+  took 4 "distribution" "$t"
 fi
 
 say "all requested tiers passed in $(( $(date +%s) - started )) s"
+times_so_far
 if [ -s "$PAXX_SKIPPED" ]; then
   echo "not run here ($(wc -l <"$PAXX_SKIPPED")):"
   sed 's/^/  - /' "$PAXX_SKIPPED"

@@ -13,7 +13,13 @@ exported, then `paxx-compose down`. The bare and the all-modules projects also g
 their typed API clients and use them against the running application (clients.py). It
 prints a timing table and exits non-zero if any step of any project failed.
 
-Usage: run.py --bin PATH [--only NAME ...] [--python PY ...] [--keep]
+Independent projects run side by side (`--jobs N`, or PAXX_E2E_JOBS; default: one per CPU,
+at most 4), sharing one uv cache. Each project's report (its steps, and on a failure the
+end of its log) is printed whole when it finishes, so parallel projects never interleave.
+Services get ports below Linux's ephemeral range, none handed out twice in a run, so the
+free ports that test suites and servers pick (bind to port 0) never take theirs.
+
+Usage: run.py --bin PATH [--only NAME ...] [--python PY ...] [--jobs N] [--keep]
 """
 
 from __future__ import annotations
@@ -21,12 +27,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,10 +66,34 @@ class Outcome:
         return sum(t for _, t, _ in self.steps)
 
 
+# Ports for services, from below the ephemeral range (32768 and up on Linux) that bind to
+# port 0 draws from: a port picked now is used again minutes later (quick start, then the
+# suite), and a parallel project's test server must not have taken it meanwhile.
+SERVICE_PORTS = range(20000, 32000)
+_ports_lock = threading.Lock()
+_ports_given: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    with _ports_lock:
+        while True:
+            port = random.choice(SERVICE_PORTS)
+            if port in _ports_given:
+                continue
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            _ports_given.add(port)
+            return port
+
+
+def default_jobs() -> int:
+    """PAXX_E2E_JOBS, else one project per CPU (at most 4: each also runs its services)."""
+    if os.environ.get("PAXX_E2E_JOBS"):
+        return max(1, int(os.environ["PAXX_E2E_JOBS"]))
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str], log: Path) -> tuple[bool, float]:
@@ -185,6 +219,24 @@ def check_project(
     return outcome
 
 
+def report(outcome: Outcome, wall: float, work: Path) -> str:
+    """One project's block of the output: its quick start, its steps, and on a failure the
+    end of its log."""
+    o = outcome
+    lines = [f"==> {o.name} ({o.python}){': ' + ', '.join(o.features) if o.features else ''}  [{wall:.1f} s]"]
+    lines.append("    quick start of README.md, as written:")
+    lines += [f"      {line}" for line in o.quick_start]
+    lines += [f"    {'ok  ' if ok else 'FAIL'} {label:<16} {seconds:7.1f} s" for label, seconds, ok in o.steps]
+    if o.skipped:
+        lines.append(f"    SKIP {o.skipped}")
+    if not o.ok:
+        log = work / f"{o.name}-{python_label(o.python)}.log"
+        lines.append(f"    failed: {o.error or 'see log'}; last lines of {log}:")
+        text = log.read_text(errors="replace").splitlines() if log.exists() else []
+        lines += [f"      {line}" for line in text[-60:]]
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin", required=True, help="the paxx-compose binary")
@@ -194,6 +246,9 @@ def main() -> int:
         "--python", nargs="*", default=None, help="interpreters for the bare project (first one runs every set)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the generated projects and logs")
+    parser.add_argument(
+        "--jobs", type=int, default=None, help="projects run side by side (default: PAXX_E2E_JOBS, else CPUs, max 4)"
+    )
     args = parser.parse_args()
 
     binary = str(Path(args.bin).resolve())
@@ -213,33 +268,39 @@ def main() -> int:
 
     runs: list[tuple[str, list[str], str]] = [(n, f, pythons[0]) for n, f in sets]
     runs += [("bare", [], py) for py in pythons[1:] if any(n == "bare" for n, _ in sets)]
-    outcomes = []
+    jobs = max(1, min(args.jobs or default_jobs(), len(runs)))
+    print(f"{len(runs)} project(s), {jobs} at a time", flush=True)
+    printing = threading.Lock()
     total_start = time.monotonic()
-    for name, features, python in runs:
-        print(f"==> {name} ({python}){': ' + ', '.join(features) if features else ''}", flush=True)
+
+    def one(name: str, features: list[str], python: str) -> tuple[Outcome, float]:
+        with printing:
+            print(f"--> {name} ({python_label(python)}) started", flush=True)
+        start = time.monotonic()
         # The typed clients for the bare and the all-modules projects, once each.
         with_clients = python == pythons[0] and name in {"bare", "all"}
-        outcome = check_project(binary, work, name, features, python, env, with_clients)
-        outcomes.append(outcome)
-        print("    quick start of README.md, as written:")
-        for line in outcome.quick_start:
-            print(f"      {line}")
-        for label, seconds, ok in outcome.steps:
-            print(f"    {'ok  ' if ok else 'FAIL'} {label:<16} {seconds:7.1f} s", flush=True)
-        if outcome.skipped:
-            print(f"    SKIP {outcome.skipped}", flush=True)
-        if not outcome.ok:
-            log = work / f"{name}-{python_label(python)}.log"
-            print(f"    failed: {outcome.error or 'see log'}; last lines of {log}:")
-            lines = log.read_text(errors="replace").splitlines() if log.exists() else []
-            for line in lines[-60:]:
-                print(f"      {line}")
+        try:
+            outcome = check_project(binary, work, name, features, python, env, with_clients)
+        except Exception:  # a bug in this harness: report it with the project, go on
+            outcome = Outcome(name, python, features, error=f"harness error:\n{traceback.format_exc()}")
+        wall = time.monotonic() - start
+        with printing:
+            print(report(outcome, wall, work), flush=True)
+        return outcome, wall
 
-    print("\nper-project timings (seconds):")
-    print(f"  {'project':<16} {'python':<10} {'total':>7}  result")
-    for o in outcomes:
-        print(f"  {o.name:<16} {python_label(o.python):<10} {o.seconds:7.1f}  {'ok' if o.ok else 'FAILED'}")
-    print(f"  whole tier: {time.monotonic() - total_start:.1f} s")
+    # The longest (every module) first, so that it does not start last and run alone.
+    order = sorted(range(len(runs)), key=lambda i: runs[i][0] != "all")
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {i: pool.submit(one, *runs[i]) for i in order}
+        done = [futures[i].result() for i in range(len(runs))]
+    outcomes = [o for o, _ in done]
+    walls = [w for _, w in done]
+
+    print(f"\nper-project timings (seconds; {jobs} at a time, so wall times overlap):")
+    print(f"  {'project':<16} {'python':<10} {'steps':>7} {'wall':>7}  result")
+    for o, wall in zip(outcomes, walls, strict=True):
+        print(f"  {o.name:<16} {python_label(o.python):<10} {o.seconds:7.1f} {wall:7.1f}  {'ok' if o.ok else 'FAILED'}")
+    print(f"  whole tier: {time.monotonic() - total_start:.1f} s (projects' own times add up to {sum(walls):.1f} s)")
     for o in outcomes:
         if o.skipped:
             print(f"  skipped in {o.name}: {o.skipped}")
