@@ -12,7 +12,10 @@ floor: the project's Python importing `app.worker` (the worker cannot be ready s
 Services that run through a fallback (moto, aiosmtpd under uvx) have no baseline; they
 count in `up`'s time only.
 
-Usage: ready.py --bin PATH --work DIR [--rounds N]
+`--before PATH`: another paxx-compose (e.g. an older commit's build, with its own catalog's
+manifests) timed the same way on the same projects, interleaved: a before/after in one run.
+
+Usage: ready.py --bin PATH --work DIR [--rounds N] [--before PATH]
 """
 
 from __future__ import annotations
@@ -184,20 +187,28 @@ def fmt(xs: list[float]) -> list[str]:
     return [f"{statistics.median(xs):.2f}", f"{min(xs):.2f}", f"{max(xs):.2f}"]
 
 
-def bench(binary: str, work: Path, name: str, features: list[str], rounds: int, env: dict[str, str]) -> dict:
+def bench(
+    binary: str, work: Path, name: str, features: list[str], rounds: int, env: dict[str, str], before: str | None
+) -> dict:
     print(f"[{name}] first start (initdb, the worker's environment, fallbacks) …", file=sys.stderr, flush=True)
     project = make_project(binary, work, name, features, env)
     first, first_each = up(binary, project, env)
     down(binary, project, env)
     services = bare_services(binary, project, env)
     worker = "tasks" in features
-    times: dict[str, list[float]] = {"up": [], "bare": [], "import": []}
+    times: dict[str, list[float]] = {"up": [], "before": [], "bare": [], "import": []}
     each: dict[str, list[float]] = {}
     print(f"[{name}] {rounds} rounds of second starts, beside the bare binaries …", file=sys.stderr, flush=True)
     for r in range(rounds + 1):  # the first is a warm-up
-        cases = ["up", "bare"]
-        for case in cases[r % 2 :] + cases[: r % 2]:
-            if case == "up":
+        cases = ["up", "bare", *(["before"] if before else [])]
+        for case in cases[r % len(cases) :] + cases[: r % len(cases)]:
+            if case == "before":
+                assert before is not None
+                took, _ = up(before, project, env)
+                down(before, project, env)
+                if r:
+                    times["before"].append(took)
+            elif case == "up":
                 took, per = up(binary, project, env)
                 down(binary, project, env)
                 if r:
@@ -230,6 +241,11 @@ def report(results: list[dict], rounds: int) -> None:
         t = res["times"]
         ratios = [a / b for a, b in zip(t["up"], t["bare"], strict=True)]
         rows.append([f"{res['name']}: `up --detach`, second start", *fmt(t["up"]), f"{statistics.median(ratios):.2f}x"])
+        if t["before"]:
+            was = [a / b for a, b in zip(t["before"], t["bare"], strict=True)]
+            rows.append(
+                [f"{res['name']}: the same, `--before` binary", *fmt(t["before"]), f"{statistics.median(was):.2f}x"]
+            )
         rows.append([f"{res['name']}: baseline ({' + '.join(res['bare_names'])})", *fmt(t["bare"]), "1.00x"])
         if t["import"]:
             rows.append([f"{res['name']}: of which `import app.worker`", *fmt(t["import"]), ""])
@@ -254,8 +270,10 @@ def main() -> int:
     parser.add_argument("--bin", required=True)
     parser.add_argument("--work", required=True, type=Path)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--before", help="another paxx-compose to time beside --bin (before/after)")
     args = parser.parse_args()
     binary = str(Path(args.bin).resolve())
+    before = str(Path(args.before).resolve()) if args.before else None
     work = args.work
     work.mkdir(parents=True, exist_ok=True)
     os.chmod(work, 0o755)  # PostgreSQL runs as another account when we are root
@@ -265,8 +283,8 @@ def main() -> int:
     env.pop("VIRTUAL_ENV", None)
     try:
         results = [
-            bench(binary, work, "redis+tasks", ["redis", "tasks"], args.rounds, env),
-            bench(binary, work, "all", compatible_all(binary), args.rounds, env),
+            bench(binary, work, "redis+tasks", ["redis", "tasks"], args.rounds, env, before),
+            bench(binary, work, "all", compatible_all(binary), args.rounds, env, before),
         ]
     except BenchError as e:
         print(f"error: {e}", file=sys.stderr)
