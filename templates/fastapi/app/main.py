@@ -19,6 +19,7 @@ from app.core.limits import RequestBodyLimitMiddleware
 from app.core.logging import configure_logging
 from app.core.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
 from app.core.openapi import install_openapi, operation_id
+from app.core.principal import install_principal_seam
 from app.core.security import PublicUrlMiddleware, SecurityHeadersMiddleware
 from app.features import FEATURES
 
@@ -71,6 +72,11 @@ def create_app(
     app.state.features = features
     install_event_listeners(
         app, [listener for feature in features for listener in feature.event_listeners]
+    )
+    install_principal_seam(
+        app,
+        [(f.name, f.authenticator) for f in features if f.authenticator is not None],
+        [check for feature in features for check in feature.principal_checks],
     )
 
     install_error_handlers(app)

@@ -3,14 +3,16 @@
 Each enabled feature is a module `app/features/<name>.py` (or a package) that exposes
 
     feature = Feature(name="<name>", router=..., lifespan=..., health_checks={...},
-                      middleware=..., middleware_layer="inner", event_listeners=[...])
+                      middleware=..., middleware_layer="inner", event_listeners=[...],
+                      authenticator=..., principal_checks=[...])
 
 and the generated `app/features/__init__.py` lists them in `FEATURES` (paxx-compose
 writes it from `paxx.toml`). `create_app` mounts each router at the application root
 (a router sets its own prefix, e.g. `f"{API_V1_PREFIX}/<name>"`), enters each lifespan
 while the application runs (in list order; they exit in reverse order),
-`/health/ready` awaits each health check, and `app.core.events.emit` passes every
-event to each listener.
+`/health/ready` awaits each health check, `app.core.events.emit` passes every
+event to each listener, and `app.core.principal.authenticate` asks the one
+authenticator and runs every principal check.
 
 Middleware. `create_app` calls each feature's `middleware(app)` once, after every
 router is mounted and `app.state` is set, and installs what it returns (outermost
@@ -38,6 +40,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.middleware import Middleware
 
 from app.core.events import EventListener
+from app.core.principal import Authenticator, PrincipalCheck
 
 # `lifespan(app)` returns an async context manager: set up before `yield`, tear down
 # after. Decorate an async generator function with `contextlib.asynccontextmanager`.
@@ -61,6 +64,9 @@ class Feature:
     middleware: MiddlewareFactory | None = None
     middleware_layer: MiddlewareLayer = "inner"
     event_listeners: Sequence[EventListener] = ()
+    # Who is asking (app/core/principal.py): at most one feature authenticates.
+    authenticator: Authenticator | None = None
+    principal_checks: Sequence[PrincipalCheck] = ()
 
 
 def collect_middleware(
