@@ -10,15 +10,17 @@ every principal found (ratelimit's per-user limit raises 429), or read the princ
     principal = await authenticate(request)        # None: anonymous
     async def route(principal: CurrentPrincipal)   # the same, as a dependency
     principal_of(request)                          # what was found so far, no I/O
+    dependencies=[require_permission("items:write")]   # 401 / 403, or let through
 
-With no authenticator (auth not enabled) every request is anonymous.
+With no authenticator (auth not enabled) every request is anonymous, and
+`require_permission` lets every request through.
 """
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 from starlette.applications import Starlette
 
 
@@ -86,3 +88,46 @@ def principal_of(request: Request) -> Principal | None:
 
 # A route's parameter: `principal: CurrentPrincipal`.
 CurrentPrincipal = Annotated[Principal | None, Depends(authenticate)]
+
+
+# What a 401 tells the client to send (RFC 6750); the authenticating feature may say
+# more in its own 401s.
+WWW_AUTHENTICATE = {"WWW-Authenticate": "Bearer"}
+
+
+def has_authenticator(app: Starlette) -> bool:
+    """Whether a feature authenticates this application's requests."""
+    seam: _Seam | None = getattr(app.state, "principal_seam", None)
+    return seam is not None and seam.authenticator is not None
+
+
+class PermissionRequired:
+    """The dependency `require_permission` returns; a feature that documents how to
+    authenticate (OpenAPI `security`) finds the routes that use one."""
+
+    def __init__(self, permission: str) -> None:
+        self.permission = permission
+
+    async def __call__(
+        self, request: Request, principal: CurrentPrincipal
+    ) -> Principal | None:
+        if principal is None:
+            if not has_authenticator(request.app):
+                return None
+            raise HTTPException(401, "Not authenticated.", headers=WWW_AUTHENTICATE)
+        if not principal.can(self.permission):
+            raise HTTPException(403, f"This needs the permission {self.permission!r}.")
+        return principal
+
+
+def require_permission(permission: str) -> PermissionRequired:
+    """A dependency that lets a request through only with `permission`:
+
+        @router.post("", dependencies=[Depends(require_permission("items:write"))],
+                     responses=error_responses(401, 403))
+
+    401 (with `WWW-Authenticate`) without credentials, 403 when the principal lacks
+    the permission. With no authenticator installed (auth not enabled) there is no
+    one to ask, and every request goes through: the route is as open as it was.
+    """
+    return PermissionRequired(permission)

@@ -104,3 +104,72 @@ def test_a_superuser_can_do_anything() -> None:
     assert Principal("user:1", superuser=True).can("audit:read")
     assert not Principal("user:2", frozenset({"items:write"})).can("audit:read")
     assert Principal("user:2", frozenset({"items:write"})).can("items:write")
+
+
+def items_writer_authenticator() -> Authenticator:
+    """`X-Token: writer` may write items, `X-Token: reader` may not."""
+
+    async def authenticator(request: Request) -> Principal | None:
+        token = request.headers.get("x-token")
+        if token is None:
+            return None
+        permissions = {"writer": {"items:write"}, "reader": set[str]()}.get(token)
+        if permissions is None:
+            raise HTTPException(401, "Bad token.")
+        return Principal(f"user:{token}", frozenset(permissions))
+
+    return authenticator
+
+
+async def test_item_writes_need_the_permission_when_a_feature_authenticates(
+    make_client: ClientFactory,
+) -> None:
+    features = [Feature(name="auth", authenticator=items_writer_authenticator())]
+    body = {"name": "Lamp", "price": "19.90"}
+    async with make_client(features) as client:
+        anonymous = await client.post("/api/v1/items", json=body)
+        reader = await client.post(
+            "/api/v1/items", json=body, headers={"X-Token": "reader"}
+        )
+        writer = await client.post(
+            "/api/v1/items", json=body, headers={"X-Token": "writer"}
+        )
+        item = writer.json()["id"]
+        reader_delete = await client.delete(
+            f"/api/v1/items/{item}", headers={"X-Token": "reader"}
+        )
+        anonymous_patch = await client.patch(
+            f"/api/v1/items/{item}", json={"price": "1"}
+        )
+        anonymous_read = await client.get(f"/api/v1/items/{item}")
+    assert anonymous.status_code == 401
+    assert anonymous.headers["www-authenticate"] == "Bearer"
+    assert anonymous.json()["error"]["code"] == "unauthorized"
+    assert reader.status_code == 403
+    assert "items:write" in reader.json()["error"]["message"]
+    assert writer.status_code == 201
+    assert reader_delete.status_code == 403
+    assert anonymous_patch.status_code == 401
+    # Reads stay open.
+    assert anonymous_read.status_code == 200
+
+
+async def test_item_writes_are_open_when_no_feature_authenticates(
+    make_client: ClientFactory,
+) -> None:
+    async with make_client([]) as client:
+        created = await client.post(
+            "/api/v1/items", json={"name": "Lamp", "price": "19.90"}
+        )
+    assert created.status_code == 201
+
+
+def test_item_writes_document_401_and_403() -> None:
+    document = create_app(features=[]).openapi()
+    for method, path in [
+        ("post", "/api/v1/items"),
+        ("patch", "/api/v1/items/{item_id}"),
+        ("delete", "/api/v1/items/{item_id}"),
+    ]:
+        assert {"401", "403"} <= set(document["paths"][path][method]["responses"])
+    assert "401" not in document["paths"]["/api/v1/items"]["get"]["responses"]
