@@ -14,12 +14,11 @@ import logging
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, Security
-from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from starlette.applications import Starlette
 
 from app.core.config import API_V1_PREFIX
-from app.core.principal import CurrentPrincipal, PermissionRequired, Principal
+from app.core.principal import CurrentPrincipal, Principal
 from app.features.auth.models import AuthUser
 from app.features.auth.service import (
     active_user_of_session,
@@ -143,38 +142,27 @@ def require_admin(permission: str = "auth:admin") -> Any:
 CurrentUser = Annotated[AuthUser, Depends(require_user)]
 
 
-def _uses_permission_check(route: APIRoute) -> bool:
-    stack = list(route.dependant.dependencies)
-    while stack:
-        dependant = stack.pop()
-        if isinstance(dependant.call, PermissionRequired):
-            return True
-        stack.extend(dependant.dependencies)
-    return False
+# The operations that answer 401 for credentials sent in their body, not a header.
+CREDENTIALS_IN_BODY = frozenset({"login", "refresh"})
 
 
 def document_security(app: Starlette) -> None:
-    """Mark the template's routes guarded by `require_permission` (the items writes)
-    as needing a bearer token or an API key in the OpenAPI document, so that
-    Swagger's Authorize button applies to them too."""
-    guarded = {
-        (route.path_format, method.lower())
-        for route in app.router.routes
-        if isinstance(route, APIRoute) and _uses_permission_check(route)
-        for method in route.methods or ()
-    }
+    """Mark every operation that documents a 401 (those guarded by the template's
+    `require_permission`, the items writes, and any feature's) as taking a bearer
+    token or an API key in the OpenAPI document, so that Swagger's Authorize
+    button applies to them too."""
     build = app.openapi  # type: ignore[attr-defined]
 
     def openapi() -> dict[str, Any]:
         document: dict[str, Any] = build()
-        for (path, method), operation in (
-            ((p, m), op)
-            for p, item in document.get("paths", {}).items()
-            for m, op in item.items()
-            if isinstance(op, dict)
-        ):
-            if (path, method) in guarded:
-                operation.setdefault("security", SECURITY)
+        for path_item in document.get("paths", {}).values():
+            for operation in path_item.values():
+                if (
+                    isinstance(operation, dict)
+                    and "401" in operation.get("responses", {})
+                    and operation.get("operationId") not in CREDENTIALS_IN_BODY
+                ):
+                    operation.setdefault("security", SECURITY)
         return document
 
     app.openapi = openapi  # type: ignore[attr-defined]

@@ -2,9 +2,9 @@
 published in the schema (see app/schemas/common.py)."""
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from app.features.auth.passwords import (
     MAX_PASSWORD_LENGTH,
@@ -84,6 +84,12 @@ class Strict(BaseModel):
 class Registration(Strict):
     email: Email
     password: NewPassword
+
+    @model_validator(mode="after")
+    def _password_is_not_the_email(self) -> Self:
+        if password_problem(self.password, self.email) is not None:
+            raise ValueError("the password must not be the email address")
+        return self
 
 
 class UserRead(BaseModel):
