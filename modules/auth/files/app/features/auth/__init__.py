@@ -78,6 +78,9 @@ def make_feature(settings: AuthSettings | None = None) -> Feature:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The dummy hash logins of unknown emails verify: made now, so that the first
+        # such login takes no longer than the others.
+        await auth_state(app).passwords.verify_nobody("")
         await ensure_first_superuser(app)
         yield
 
