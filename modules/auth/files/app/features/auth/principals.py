@@ -17,14 +17,11 @@ from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from starlette.applications import Starlette
 
+from app.api.deps import SessionDep
 from app.core.config import API_V1_PREFIX
 from app.core.principal import CurrentPrincipal, Principal
 from app.features.auth.models import AuthUser
-from app.features.auth.service import (
-    active_user_of_session,
-    api_key_with_owner,
-    auth_state,
-)
+from app.features.auth.service import auth_state, grant_of_api_key, grant_of_session
 from app.features.auth.tokens import InvalidToken, same_digest, split_api_key
 
 logger = logging.getLogger(__name__)
@@ -45,10 +42,6 @@ SECURITY: list[dict[str, list[str]]] = [
 def unauthorized(message: str, error: str | None = "invalid_token") -> HTTPException:
     challenge = "Bearer" if error is None else f'Bearer error="{error}"'
     return HTTPException(401, message, headers={"WWW-Authenticate": challenge})
-
-
-def user_principal(user: AuthUser) -> Principal:
-    return Principal(user.principal_id, user.permissions, superuser=user.is_superuser)
 
 
 async def authenticate_request(request: Request) -> Principal | None:
@@ -76,13 +69,16 @@ async def _access_token_principal(request: Request, token: str) -> Principal:
     except InvalidToken as exc:
         logger.info("access token refused: %s", exc)
         raise unauthorized("The access token is invalid or has expired.") from None
-    async with request.app.state.database.sessionmaker() as session:
-        user = await active_user_of_session(session, claims.user_id, claims.session_id)
-    if user is None:
+    grant = await grant_of_session(
+        request.app.state.database.engine, claims.user_id, claims.session_id
+    )
+    if grant is None:
         raise unauthorized("The access token is invalid or has expired.")
-    request.state.auth_user = user
-    request.state.auth_session_id = claims.session_id
-    return user_principal(user)
+    principal = Principal(
+        f"user:{grant.user_id}", grant.permissions, superuser=grant.superuser
+    )
+    request.state.auth_user_principal = principal
+    return principal
 
 
 async def _api_key_principal(request: Request, key: str) -> Principal:
@@ -90,21 +86,13 @@ async def _api_key_principal(request: Request, key: str) -> Principal:
     if parts is None:
         raise unauthorized("The API key is invalid or revoked.")
     key_id, secret = parts
-    async with request.app.state.database.sessionmaker() as session:
-        found = await api_key_with_owner(session, key_id)
-    if found is None:
+    grant = await grant_of_api_key(request.app.state.database.engine, key_id)
+    if grant is None or not same_digest(secret, grant.secret_hash):
         raise unauthorized("The API key is invalid or revoked.")
-    api_key, owner = found
-    if (
-        not same_digest(secret, api_key.secret_hash)
-        or api_key.revoked_at is not None
-        or not owner.is_active
-    ):
-        raise unauthorized("The API key is invalid or revoked.")
-    scopes = frozenset(api_key.scopes)
+    owner = grant.owner
     # A key never does more than its owner may do now.
-    permissions = scopes if owner.is_superuser else scopes & owner.permissions
-    return Principal(f"api_key:{api_key.key_id}", permissions)
+    permissions = grant.scopes if owner.superuser else grant.scopes & owner.permissions
+    return Principal(f"api_key:{grant.key_id}", permissions)
 
 
 async def require_principal(
@@ -118,13 +106,17 @@ async def require_principal(
 
 
 async def require_user(
-    request: Request, principal: Annotated[Principal, Depends(require_principal)]
+    request: Request,
+    principal: Annotated[Principal, Depends(require_principal)],
+    session: SessionDep,
 ) -> AuthUser:
     """The user behind a bearer token; an API key is refused (403): keys do not
     manage accounts or other keys."""
-    user: AuthUser | None = getattr(request.state, "auth_user", None)
-    if user is None or principal.id != user.principal_id:
+    if getattr(request.state, "auth_user_principal", None) is not principal:
         raise HTTPException(403, "This needs a user's access token, not an API key.")
+    user = await session.get(AuthUser, int(principal.id.removeprefix("user:")))
+    if user is None:  # deleted since the request was authenticated
+        raise unauthorized("The access token is invalid or has expired.")
     return user
 
 

@@ -10,18 +10,17 @@ import math
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, TextClause, select, text, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from starlette.applications import Starlette
 
 from app.core.config import Settings
 from app.features.auth.config import AuthSettings
 from app.features.auth.models import (
     AuthActionToken,
-    AuthApiKey,
     AuthLoginThrottle,
     AuthRefreshToken,
     AuthSession,
@@ -273,38 +272,75 @@ async def session_of_refresh(
     return None if found is None else (found[0], found[1])
 
 
-async def active_user_of_session(
-    session: AsyncSession, user_id: int, session_id: uuid.UUID
-) -> AuthUser | None:
+# What each authenticated request asks: one query, in one round trip, outside a
+# transaction (it only reads), so that authentication costs as little as it can.
+_PERMISSIONS = """ARRAY(
+    SELECT DISTINCT permission
+    FROM auth_user_roles AS ur
+    JOIN auth_roles AS r ON r.id = ur.role_id, unnest(r.permissions) AS permission
+    WHERE ur.user_id = u.id
+)"""
+_USER_OF_SESSION = text(
+    f"""SELECT u.id, u.is_superuser, {_PERMISSIONS} AS permissions
+    FROM auth_users AS u JOIN auth_sessions AS s ON s.user_id = u.id
+    WHERE u.id = :user_id AND u.is_active
+      AND s.id = :session_id AND s.revoked_at IS NULL"""
+)
+_API_KEY = text(
+    f"""SELECT k.key_id, k.secret_hash, k.scopes, u.is_superuser,
+           {_PERMISSIONS} AS permissions
+    FROM auth_api_keys AS k JOIN auth_users AS u ON u.id = k.user_id
+    WHERE k.key_id = :key_id AND k.revoked_at IS NULL AND u.is_active"""
+)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """Who a credential proves, as the authenticator needs it."""
+
+    user_id: int
+    superuser: bool
+    permissions: frozenset[str]
+
+
+@dataclass(frozen=True)
+class KeyGrant:
+    key_id: str
+    secret_hash: str
+    scopes: frozenset[str]
+    owner: Grant
+
+
+async def _read(
+    engine: AsyncEngine, query: TextClause, **params: object
+) -> Row[Any] | None:
+    async with engine.connect() as connection:
+        connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        return (await connection.execute(query, params)).first()
+
+
+async def grant_of_session(
+    engine: AsyncEngine, user_id: int, session_id: uuid.UUID
+) -> Grant | None:
     """The user an access token names, if it is active and the session it was issued
-    for has not ended."""
-    user: AuthUser | None = await session.scalar(
-        select(AuthUser)
-        .join(AuthSession, AuthSession.user_id == AuthUser.id)
-        .where(
-            AuthUser.id == user_id,
-            AuthUser.is_active.is_(True),
-            AuthSession.id == session_id,
-            AuthSession.revoked_at.is_(None),
-        )
+    for has not ended, with its permissions now."""
+    row = await _read(engine, _USER_OF_SESSION, user_id=user_id, session_id=session_id)
+    if row is None:
+        return None
+    return Grant(row.id, row.is_superuser, frozenset(row.permissions))
+
+
+async def grant_of_api_key(engine: AsyncEngine, key_id: str) -> KeyGrant | None:
+    """An unrevoked key of an active user, with the owner's permissions now."""
+    row = await _read(engine, _API_KEY, key_id=key_id)
+    if row is None:
+        return None
+    return KeyGrant(
+        row.key_id,
+        row.secret_hash,
+        frozenset(row.scopes),
+        Grant(0, row.is_superuser, frozenset(row.permissions)),
     )
-    return user
-
-
-# --- API keys ------------------------------------------------------------------------
-
-
-async def api_key_with_owner(
-    session: AsyncSession, key_id: str
-) -> tuple[AuthApiKey, AuthUser] | None:
-    found = (
-        await session.execute(
-            select(AuthApiKey, AuthUser)
-            .join(AuthUser, AuthApiKey.user_id == AuthUser.id)
-            .where(AuthApiKey.key_id == key_id)
-        )
-    ).first()
-    return None if found is None else (found[0], found[1])
 
 
 # --- one-time tokens (reset, verify) --------------------------------------------------
