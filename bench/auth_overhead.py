@@ -7,7 +7,8 @@ is calling, `CurrentPrincipal`, and names them) in
       token (the JWT verified, then the user and the session checked in PostgreSQL:
       one query, and one for the user's roles);
   (a) a bare FastAPI app doing the same JWT check by hand (bench/bare_auth_app.py),
-      anonymously and with the same token; it has no database.
+      anonymously and with the same token, without a database; and with the token
+      followed by the generated app's query (`/api/v1/probe-db`).
 
 The probe route is added to the generated project by this script (the template has
 no route that asks for a principal without requiring one). Both apps run under
@@ -45,17 +46,20 @@ SETTINGS = APP_SETTINGS | {
     "BENCH_AUTH_KEY": KEY,
 }
 FLAGS = ["--no-access-log", "--log-level", "warning"]
+# case: (server, with the token, path)
 CASES = {
-    "b-anonymous": ("b", False),
-    "b-bearer": ("b", True),
-    "a-anonymous": ("a", False),
-    "a-bearer": ("a", True),
+    "b-anonymous": ("b", False, PROBE),
+    "b-bearer": ("b", True, PROBE),
+    "a-anonymous": ("a", False, PROBE),
+    "a-bearer": ("a", True, PROBE),
+    "a-bearer-db": ("a", True, PROBE + "-db"),
 }
 NAMES = {
     "b-anonymous": "(b) generated app, anonymous",
     "b-bearer": "(b) generated app, bearer token",
     "a-anonymous": "(a) bare FastAPI, anonymous",
-    "a-bearer": "(a) bare FastAPI, bearer token",
+    "a-bearer": "(a) bare FastAPI, bearer token, JWT only",
+    "a-bearer-db": "(a) bare FastAPI, bearer token, JWT + the same query",
 }
 PROBE_ROUTE = '''"""Added by bench/auth_overhead.py: who is calling."""
 
@@ -116,13 +120,13 @@ def access_token(server: Server) -> str:
     return str(tokens["access_token"])
 
 
-def answer(server: Server, headers: dict[str, str]) -> dict:
-    request = urllib.request.Request(server.url(PROBE), headers={"Host": "127.0.0.1", **headers})
+def answer(server: Server, headers: dict[str, str], path: str = PROBE) -> dict:
+    request = urllib.request.Request(server.url(path), headers={"Host": "127.0.0.1", **headers})
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
 
-def wrk(server: Server, headers: dict[str, str], seconds: int, connections: int) -> dict:
+def wrk(server: Server, path: str, headers: dict[str, str], seconds: int, connections: int) -> dict:
     before = cpu_seconds(server.proc.pid)
     header_args = [arg for name, value in headers.items() for arg in ("-H", f"{name}: {value}")]
     out = subprocess.run(
@@ -136,7 +140,7 @@ def wrk(server: Server, headers: dict[str, str], seconds: int, connections: int)
             *header_args,
             "-s",
             str(HERE / "wrk_report.lua"),
-            server.url(PROBE),
+            server.url(path),
         ],
         capture_output=True,
         text=True,
@@ -203,7 +207,9 @@ def report(results: dict[str, list[dict]], seconds: int, connections: int) -> No
     lines = [
         f"(b) with a bearer token keeps {ratio('b-bearer', 'b-anonymous'):.0%} of its anonymous throughput",
         f"(a) with a bearer token keeps {ratio('a-bearer', 'a-anonymous'):.0%} of its anonymous throughput",
-        f"(b) with a bearer token reaches {ratio('b-bearer', 'a-bearer'):.0%} of (a) with the same token",
+        f"(b) with a bearer token reaches {ratio('b-bearer', 'a-bearer'):.0%} of (a) with the same token, JWT only",
+        f"(b) with a bearer token reaches {ratio('b-bearer', 'a-bearer-db'):.0%} of (a) with the token and the query",
+        f"(a) with the token and the query keeps {ratio('a-bearer-db', 'a-anonymous'):.0%} of (a) anonymous",
         f"(b) anonymous reaches {ratio('b-anonymous', 'a-anonymous'):.0%} of (a) anonymous (the template's stack)",
     ]
     print("\n".join(f"- {line}" for line in lines))
@@ -243,18 +249,20 @@ def main() -> int:
             servers[key] = start(key, python, project, work, env)
         bearer = {"Authorization": f"Bearer {access_token(servers['b'])}"}
         answers = {key: answer(server, bearer) for key, server in servers.items()}
-        if answers["a"] != answers["b"] or answers["a"]["principal"] is None:
+        answers["a-db"] = answer(servers["a"], bearer, PROBE + "-db")
+        if len({json.dumps(a) for a in answers.values()}) != 1 or answers["a"]["principal"] is None:
             raise BenchError(f"the apps answer the token differently: {answers}")
         if any(answer(server, {}) != {"principal": None} for server in servers.values()):
             raise BenchError("an app does not answer an anonymous request with no principal")
-        headers = {case: bearer if with_token else {} for case, (_, with_token) in CASES.items()}
-        for case, (key, _) in CASES.items():  # warm-up
-            wrk(servers[key], headers[case], max(1, args.seconds // 3), args.connections)
+        headers = {case: bearer if with_token else {} for case, (_, with_token, _) in CASES.items()}
+        for case, (key, _, path) in CASES.items():  # warm-up
+            wrk(servers[key], path, headers[case], max(1, args.seconds // 3), args.connections)
         results: dict[str, list[dict]] = {case: [] for case in CASES}
         order = list(CASES)
         for r in range(args.rounds):
-            for case in order[r % 4 :] + order[: r % 4]:
-                results[case].append(wrk(servers[CASES[case][0]], headers[case], args.seconds, args.connections))
+            for case in order[r % len(order) :] + order[: r % len(order)]:
+                key, _, path = CASES[case]
+                results[case].append(wrk(servers[key], path, headers[case], args.seconds, args.connections))
             print(f"  round {r + 1}/{args.rounds} done", flush=True)
         report(results, args.seconds, args.connections)
         (work.parent / "auth-results.json").write_text(json.dumps(results, indent=1))
