@@ -6,9 +6,9 @@ whose password is weak.
 """
 
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from app.core.config import (
@@ -23,6 +23,39 @@ from app.features.auth.passwords import password_problem
 # OWASP's minimum for argon2id (m=19 MiB, t=2, p=1); production refuses less.
 MIN_PRODUCTION_MEMORY_COST = 19 * 1024
 MIN_PRODUCTION_TIME_COST = 2
+
+
+class OAuthProvider(BaseModel):
+    """A social login provider: `github` (its emails API), or any OpenID Connect one
+    (`oidc`: a userinfo endpoint answering `email` and `email_verified`)."""
+
+    kind: Literal["github", "oidc"] = "oidc"
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr
+    authorize_url: str
+    token_url: str
+    userinfo_url: str
+    scope: str = "openid email"
+
+
+# The URLs of the providers known by name; AUTH_OAUTH_PROVIDERS adds the client's
+# id and secret (and may replace any of these).
+BUILT_IN_PROVIDERS: dict[str, dict[str, str]] = {
+    "github": {
+        "kind": "github",
+        "authorize_url": "https://github.com/login/oauth/authorize",
+        "token_url": "https://github.com/login/oauth/access_token",
+        "userinfo_url": "https://api.github.com/user/emails",
+        "scope": "read:user user:email",
+    },
+    "google": {
+        "kind": "oidc",
+        "authorize_url": "https://accounts.google.com/o/oauth2/v2/auth",
+        "token_url": "https://oauth2.googleapis.com/token",
+        "userinfo_url": "https://openidconnect.googleapis.com/v1/userinfo",
+        "scope": "openid email",
+    },
+}
 
 
 class AuthSettings(FeatureSettings):
@@ -61,8 +94,29 @@ class AuthSettings(FeatureSettings):
     AUTH_FIRST_SUPERUSER_EMAIL: str = ""
     AUTH_FIRST_SUPERUSER_PASSWORD: SecretStr = SecretStr("")
 
+    # Social login, as JSON: {"github": {"client_id": "…", "client_secret": "…"},
+    # "google": {…}}; other OpenID Connect providers with their URLs too (see
+    # `OAuthProvider`). Empty: no social login.
+    AUTH_OAUTH_PROVIDERS: dict[str, dict[str, str]] = {}
+
     # Read from the same variable as the base settings, for the checks below.
     ENVIRONMENT: Environment = "local"
+
+    def oauth_providers(self) -> dict[str, OAuthProvider]:
+        return {
+            name: OAuthProvider.model_validate(BUILT_IN_PROVIDERS.get(name, {}) | given)
+            for name, given in self.AUTH_OAUTH_PROVIDERS.items()
+        }
+
+    @model_validator(mode="after")
+    def _check_providers(self) -> "AuthSettings":
+        for name, provider in self.oauth_providers().items():
+            urls = (provider.authorize_url, provider.token_url, provider.userinfo_url)
+            if self.ENVIRONMENT == "production" and not all(
+                url.startswith("https://") for url in urls
+            ):
+                raise ValueError(f"AUTH_OAUTH_PROVIDERS: {name}'s URLs must be https")
+        return self
 
     @field_validator("AUTH_SIGNING_KEYS", mode="before")
     @classmethod

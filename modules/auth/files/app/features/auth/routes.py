@@ -19,7 +19,7 @@ from app.core.errors import AppError, ConflictError, NotFoundError
 from app.core.events import Event, emit
 from app.core.openapi import error_responses
 from app.core.principal import Principal
-from app.features.auth import mail
+from app.features.auth import mail, social
 from app.features.auth.models import AuthApiKey, AuthRole, AuthUser
 from app.features.auth.principals import (
     CurrentUser,
@@ -69,6 +69,7 @@ from app.schemas.common import NO_NUL_PATTERN
 logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix=f"{API_V1_PREFIX}/auth", tags=["auth"])
+router.include_router(social.router)
 
 AUTHENTICATED = error_responses(401, 403)
 ADMIN = require_admin()
