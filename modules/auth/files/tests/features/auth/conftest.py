@@ -152,11 +152,9 @@ def make_api(settings_overrides: dict[str, Any]) -> ApiFactory:
                 transport=ASGITransport(app=app), base_url="http://testserver"
             ) as client,
         ):
-            # Set after the lifespans: the email feature's, when enabled, sets its own.
-            if mail:
-                app.state.mailer = mailer
-            elif hasattr(app.state, "mailer"):
-                del app.state.mailer
+            # Set after the lifespans: the email feature's, when enabled, sets its own
+            # (and deletes it when it ends: None, not absent, means no mailer here).
+            app.state.mailer = mailer if mail else None
             yield Api(client, app, events, mailer)
 
     return factory
