@@ -53,6 +53,8 @@ APP_SETTINGS = {
     "TRUSTED_HOSTS": "127.0.0.1,localhost",
     "LOG_JSON": "true",
     "LOG_LEVEL": "INFO",
+    # Production refuses to start auth (in (c)) without signing keys of its own.
+    "AUTH_SIGNING_KEYS": "bench:a-benchmark-signing-key-0123456789abcdefghijklmnopqrstuvwxyz",
 }
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 

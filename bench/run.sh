@@ -4,14 +4,16 @@
 # A missed goal is printed (NOT MET), never an exit code: this exits non-zero only when
 # something actually fails (a build, a command, a server, a test suite).
 #
-# Usage: bash bench/run.sh [composition|app|ready|e2e|all]... [--quick] [--log FILE]
+# Usage: bash bench/run.sh [composition|app|auth|ready|e2e|all]... [--quick] [--log FILE]
 #   composition  paxx-compose new vs cookiecutter, copier and cp -a; add/status vs project size (~3 min)
 #   app          bare FastAPI vs the base template vs every module, under wrk (~15 min, --quick ~2 min)
+#   auth         a request with a bearer token vs the same one anonymous, and vs a bare FastAPI
+#                app doing the same JWT check, under wrk (~5 min, --quick ~2 min)
 #   ready        time to ready: `up --detach` on base+redis+tasks and on every module, second
 #                start vs the bare server binaries, first start apart (~5 min, --quick ~2 min)
 #   e2e          runs the README test command and prints its time per tier and per project
 #                (--log FILE: read a saved output of `bash tests/all.sh` instead of running it)
-#   all          the four (default)
+#   all          every one of them (default)
 #   --quick      fewer rounds: a smoke run for CI (numbers are rougher)
 # Environment: BENCH_WORK (scratch folder, default /tmp/paxx-bench), BENCH_KEEP=1 (keep it),
 #   CARGO_TARGET_DIR (where the release build goes), UV_CACHE_DIR.
@@ -26,16 +28,16 @@ quick=0
 log=""
 while [ $# -gt 0 ]; do
   case "$1" in
-    composition|app|ready|e2e) modes+=("$1") ;;
-    all) modes+=(composition app ready e2e) ;;
+    composition|app|auth|ready|e2e) modes+=("$1") ;;
+    all) modes+=(composition app auth ready e2e) ;;
     --quick) quick=1 ;;
     --log) [ $# -ge 2 ] || { echo "--log needs a file" >&2; exit 2; }; log="$2"; [[ "$log" = /* ]] || log="$start_dir/$log"; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$self"; exit 0 ;;
-    *) echo "unknown argument: $1 (use composition, app, ready, e2e, all, --quick, --log FILE)" >&2; exit 2 ;;
+    *) echo "unknown argument: $1 (use composition, app, auth, ready, e2e, all, --quick, --log FILE)" >&2; exit 2 ;;
   esac
   shift
 done
-[ ${#modes[@]} -gt 0 ] || modes=(composition app ready e2e)
+[ ${#modes[@]} -gt 0 ] || modes=(composition app auth ready e2e)
 wants() { [[ " ${modes[*]} " == *" $1 "* ]]; }
 
 work=${BENCH_WORK:-/tmp/paxx-bench}
@@ -46,8 +48,8 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
 need_apt=()   # required
 want_apt=()   # optional: eatmydata only adds a diagnostic row
 if wants composition; then command -v eatmydata >/dev/null || want_apt+=(eatmydata); fi
-if wants app; then command -v wrk >/dev/null || need_apt+=(wrk); fi
-if wants app || wants ready; then
+if wants app || wants auth; then command -v wrk >/dev/null || need_apt+=(wrk); fi
+if wants app || wants auth || wants ready; then
   # The services' (PostgreSQL, Redis …): the `debian` fields of the catalog's manifests.
   services_apt=$(python3 tests/debian_packages.py --missing)
   need_apt+=($services_apt)
@@ -68,7 +70,7 @@ if ! command -v uv >/dev/null; then
   export PATH="$HOME/.local/bin:$PATH"
 fi
 tools="$work/tools"
-if wants composition || wants app; then
+if wants composition || wants app || wants auth; then
   if [ ! -x "$tools/bin/copier" ] || [ ! -x "$tools/bin/cookiecutter" ] || [ ! -x "$tools/bin/py-spy" ]; then
     say "installing copier, cookiecutter and py-spy into $tools"
     uv venv --quiet --allow-existing --python python3 "$tools"
@@ -103,6 +105,11 @@ if wants ready; then
   rounds=5; [ $quick = 1 ] && rounds=2
   python3 ready.py --bin "$bin" --work "$work/ready" --rounds $rounds || status=1
 fi
+if wants auth; then
+  say "what authentication costs"
+  if [ $quick = 1 ]; then args=(--rounds 1 --seconds 2); else args=(--rounds 5 --seconds 5); fi
+  python3 auth_overhead.py --bin "$bin" --work "$work/auth" "${args[@]}" || status=1
+fi
 if wants e2e; then
   say "end-to-end tier time"
   if [ -n "$log" ]; then
@@ -112,5 +119,5 @@ if wants e2e; then
   fi
 fi
 # Scratch folders go unless asked to keep them, or something failed (to look at them).
-if [ -z "${BENCH_KEEP:-}" ] && [ $status = 0 ]; then rm -rf "$work/composition" "$work/app" "$work/ready"; fi
+if [ -z "${BENCH_KEEP:-}" ] && [ $status = 0 ]; then rm -rf "$work/composition" "$work/app" "$work/auth" "$work/ready"; fi
 exit $status

@@ -13,11 +13,13 @@ from app.api.routes import health
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.errors import install_error_handlers
-from app.core.features import Feature, collect_health_checks
+from app.core.events import install_event_listeners
+from app.core.features import Feature, collect_health_checks, collect_middleware
 from app.core.limits import RequestBodyLimitMiddleware
 from app.core.logging import configure_logging
 from app.core.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
 from app.core.openapi import install_openapi, operation_id
+from app.core.principal import install_principal_seam
 from app.core.security import PublicUrlMiddleware, SecurityHeadersMiddleware
 from app.features import FEATURES
 
@@ -68,6 +70,14 @@ def create_app(
         cache_seconds=settings.HEALTH_CHECK_CACHE_SECONDS,
     )
     app.state.features = features
+    install_event_listeners(
+        app, [listener for feature in features for listener in feature.event_listeners]
+    )
+    install_principal_seam(
+        app,
+        [(f.name, f.authenticator) for f in features if f.authenticator is not None],
+        [check for feature in features for check in feature.principal_checks],
+    )
 
     install_error_handlers(app)
     install_openapi(app)
@@ -77,7 +87,10 @@ def create_app(
         if feature.router is not None:
             app.include_router(feature.router)
 
-    # Each middleware added wraps the ones before: the last added runs first.
+    # Each middleware added wraps the ones before: the last added runs first. The
+    # layers are described in app/core/features.py.
+    for middleware in reversed(collect_middleware(app, features, "inner")):
+        app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
     app.add_middleware(
         RequestBodyLimitMiddleware, max_body_size=settings.MAX_REQUEST_BODY_SIZE
     )
@@ -96,6 +109,8 @@ def create_app(
             expose_headers=[REQUEST_ID_HEADER],
         )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
+    for middleware in reversed(collect_middleware(app, features, "outer")):
+        app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
     return app
 
 

@@ -1,19 +1,30 @@
-"""CRUD for the example resource, with filtering, sorting and pagination."""
+"""CRUD for the example resource, with filtering, sorting and pagination.
+
+Reads are open to all; writes need the permission `items:write` when a feature
+authenticates requests (auth), and are open to all when none does.
+"""
 
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, status
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.deps import SessionDep
 from app.core.errors import NotFoundError
+from app.core.openapi import error_responses
+from app.core.principal import require_permission
 from app.models import Item
 from app.schemas.common import Page
 from app.schemas.item import ItemCreate, ItemListParams, ItemRead, ItemUpdate
 
 router = APIRouter(prefix="/items", tags=["items"])
+
+# 401 without credentials, 403 without the permission (only when auth is enabled).
+WRITE_PERMISSION = "items:write"
+_WRITE_CHECK = [Depends(require_permission(WRITE_PERMISSION))]
+_WRITE_ERRORS = error_responses(status.HTTP_401_UNAUTHORIZED, status.HTTP_403_FORBIDDEN)
 
 _SORT_COLUMNS = {
     "name": Item.name,
@@ -60,7 +71,12 @@ async def list_items(
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=_WRITE_CHECK,
+    responses=_WRITE_ERRORS,
+)
 async def create_item(session: SessionDep, payload: ItemCreate) -> ItemRead:
     item = Item(**payload.model_dump())
     session.add(item)
@@ -73,7 +89,7 @@ async def read_item(session: SessionDep, item_id: uuid.UUID) -> ItemRead:
     return ItemRead.model_validate(await _get_or_404(session, item_id))
 
 
-@router.patch("/{item_id}")
+@router.patch("/{item_id}", dependencies=_WRITE_CHECK, responses=_WRITE_ERRORS)
 async def update_item(
     session: SessionDep, item_id: uuid.UUID, payload: ItemUpdate
 ) -> ItemRead:
@@ -84,7 +100,12 @@ async def update_item(
     return ItemRead.model_validate(item)
 
 
-@router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{item_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=_WRITE_CHECK,
+    responses=_WRITE_ERRORS,
+)
 async def delete_item(session: SessionDep, item_id: uuid.UUID) -> None:
     item = await _get_or_404(session, item_id)
     await session.delete(item)

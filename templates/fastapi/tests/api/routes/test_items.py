@@ -1,9 +1,33 @@
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from httpx import AsyncClient
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+
+from app.core.principal import Principal, authenticate
 
 URL = "/api/v1/items"
+
+
+async def _item_writer() -> Principal:
+    return Principal("user:items-tests", frozenset({"items:write"}))
+
+
+@pytest.fixture
+async def client(make_app: Callable[..., FastAPI]) -> AsyncIterator[AsyncClient]:
+    """The default application, each request made by a principal allowed to write
+    items (which matters when a feature, auth, authenticates requests: the checks
+    themselves are tested in tests/core/test_principal.py)."""
+    app = make_app()
+    app.dependency_overrides[authenticate] = _item_writer
+    async with (
+        app.router.lifespan_context(app),
+        AsyncClient(
+            transport=ASGITransport(app=app), base_url="http://testserver"
+        ) as client,
+    ):
+        yield client
 
 
 async def create(client: AsyncClient, **fields: Any) -> dict[str, Any]:
