@@ -367,6 +367,19 @@ async def test_the_test_environment_multiplies_the_rates(make_app: AppFactory) -
         assert response.headers["ratelimit-limit"] == limit
 
 
+async def test_settings_are_read_when_each_application_is_built(
+    make_app: AppFactory, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # How another feature's tests meet the real limits (login: 10 a minute).
+    monkeypatch.setenv("RATELIMIT_TEST_MULTIPLIER", "1")
+    monkeypatch.setenv("RATELIMIT_DEFAULT", "4/minute")
+    monkeypatch.setenv("RATELIMIT_KEY_PREFIX", prefix)
+    app = make_app([*FEATURES, PROBE_FEATURE])
+    async with serving(app) as http:
+        response = await http.get(PROBE)
+    assert response.headers["ratelimit-limit"] == "4"
+
+
 async def test_the_document_lists_the_429_where_limits_apply(
     limited: AppFactory,
 ) -> None:

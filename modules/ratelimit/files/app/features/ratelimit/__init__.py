@@ -21,6 +21,7 @@ import fastapi.routing
 from fastapi import FastAPI, Request
 from starlette.middleware import Middleware
 
+from app.core.config import load_settings
 from app.core.features import Feature
 from app.core.principal import Principal
 from app.features.ratelimit.client_ip import ClientAddress
@@ -89,10 +90,12 @@ def create_feature(
     settings: RateLimitSettings | None = None, redis: RedisSettings | None = None
 ) -> Feature:
     """The feature with `settings` and `redis` (default: read from the environment
-    when the application is built)."""
+    each time an application is built)."""
 
     def middleware(app: FastAPI) -> list[Middleware]:
-        current = settings or get_ratelimit_settings()
+        # Read again for each application built: a test may change the environment
+        # (another feature's tests: `RATELIMIT_TEST_MULTIPLIER=1` to meet the limits).
+        current = settings or load_settings(RateLimitSettings)
         if not current.RATELIMIT_ENABLED:
             return []
         multiplier = 1
