@@ -327,6 +327,28 @@ async def test_each_principal_has_its_own_count(limited: AppFactory) -> None:
         assert (await elsewhere.get(WHO, headers=alice)).status_code == 429
 
 
+async def test_a_route_rate_counts_each_principal_too(limited: AppFactory) -> None:
+    app = limited(
+        with_auth=True,
+        RATELIMIT_DEFAULT="100/minute",
+        RATELIMIT_PRINCIPAL="100/minute",
+        RATELIMIT_ROUTES=f"GET {WHO}=2/minute",
+    )
+    alice = {"x-test-principal": "user:alice"}
+    async with serving(app, client=("192.0.2.30", 1)) as http:
+        assert statuses([await http.get(WHO, headers=alice) for _ in range(2)]) == [
+            200,
+            200,
+        ]
+    # A fresh address: its own count for the route is whole, alice's is spent.
+    async with serving(app, client=("192.0.2.31", 1)) as http:
+        refused = await http.get(WHO, headers=alice)
+        assert refused.status_code == 429
+        assert refused.headers["ratelimit-limit"] == "2"
+        bob = await http.get(WHO, headers={"x-test-principal": "user:bob"})
+        assert bob.status_code == 200
+
+
 async def test_redis_down_fails_open_with_one_error_line(
     limited: AppFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
