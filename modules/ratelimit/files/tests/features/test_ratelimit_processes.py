@@ -10,8 +10,10 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
+import pytest
 
 from app.features.redis import create_client, get_redis_settings
+from tests import server as server_module
 from tests.server import app_server
 
 # A path no route serves: the middleware counts it before the router answers 404,
@@ -19,6 +21,9 @@ from tests.server import app_server
 PATH = "/api/v1/ratelimit-processes-probe"
 LIMIT = 6
 REQUESTS_PER_SERVER = 12
+# Seconds each server may take to start: with every feature enabled on a busy
+# machine, importing the application and entering its lifespans takes a while.
+START_TIMEOUT = 180.0
 
 
 async def _flood(urls: list[str]) -> list[httpx.Response]:
@@ -28,7 +33,10 @@ async def _flood(urls: list[str]) -> list[httpx.Response]:
         )
 
 
-async def test_two_processes_share_one_limit(tmp_path: Path) -> None:
+async def test_two_processes_share_one_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(server_module, "START_TIMEOUT", START_TIMEOUT)
     prefix = f"test:ratelimit:{uuid.uuid4().hex}:"
     settings = {
         "RATELIMIT_DEFAULT": f"{LIMIT}/minute",
