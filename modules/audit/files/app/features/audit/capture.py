@@ -77,8 +77,12 @@ def _changed(
 
 
 def _target(state: InstanceState[Any], mapper: Mapper[Any], table: str) -> str:
-    keys = [mapper.get_property_by_column(column).key for column in mapper.primary_key]
-    return f"{table}:" + ",".join(str(state.dict.get(key)) for key in keys)
+    # A persistent object's identity; a new one gets its key during the flush.
+    identity = state.identity
+    if identity is None:
+        keys = [mapper.get_property_by_column(c).key for c in mapper.primary_key]
+        identity = tuple(state.dict.get(key) for key in keys)
+    return f"{table}:" + ",".join(str(value) for value in identity)
 
 
 def changes(

@@ -44,6 +44,14 @@ class Account(OtherBase):
     ClientSecret: Mapped[str | None] = mapped_column(String(200))
 
 
+class Membership(OtherBase):
+    __tablename__ = "audit_test_memberships"
+
+    group_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    role: Mapped[str] = mapped_column(String(20))
+
+
 @pytest.fixture
 async def accounts(audit_engine: AsyncEngine) -> AsyncIterator[None]:
     async with audit_engine.begin() as connection:
@@ -328,6 +336,23 @@ async def test_exclusions_and_redactions_follow_the_settings(
     assert row.after["name"] == REDACTED
     assert row.after["price"] == REDACTED
     assert row.after["description"] is None
+
+
+async def test_a_composite_key_names_the_target(
+    accounts: None, audit_engine: AsyncEngine
+) -> None:
+    async with AsyncSession(audit_engine) as session:  # expires on commit
+        session.add(Membership(group_id=7, user_id=42, role="member"))
+        await session.commit()
+        membership = await session.get(Membership, (7, 42))
+        assert membership is not None
+        membership.role = "owner"
+        await session.commit()
+        await session.delete(membership)
+        await session.commit()
+    rows = await entries(audit_engine, target="audit_test_memberships:7,42")
+    assert [row.action for row in rows] == ["db.insert", "db.update", "db.delete"]
+    assert rows[1].after == {"role": "owner"}
 
 
 def test_policy_and_values() -> None:
