@@ -10,12 +10,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import URL, insert, text
+from sqlalchemy import URL, Connection, insert, inspect, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.features.audit import AuditEntry
 from app.features.audit.retention import allow_retention, purge
+from tests import database
 from tests.features.audit.conftest import entries
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
@@ -161,3 +162,38 @@ async def test_the_command(audit_database_url: URL, audit_engine: AsyncEngine) -
     refused = await asyncio.to_thread(run_command, audit_database_url, "--days", "0")
     assert refused.returncode == 2
     assert "at least 1" in refused.stderr
+
+
+# --- the migration branch ---------------------------------------------------------
+
+
+def _tables(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names())
+
+
+async def test_the_branch_drops_only_its_own_table_and_comes_back() -> None:
+    server = database.server_url()
+    url = await database.create_database(server)
+    engine = create_async_engine(url)
+    try:
+        await database.upgrade(engine)
+        await database.downgrade(engine, "audit@base")
+        async with engine.connect() as connection:
+            tables = await connection.run_sync(_tables)
+            functions = await connection.scalar(
+                text("SELECT count(*) FROM pg_proc WHERE proname LIKE 'audit_log%'")
+            )
+        assert "audit_log" not in tables
+        assert "items" in tables
+        assert functions == 0
+        await database.upgrade(engine)
+        target = new_target()
+        await add_row(engine, timedelta(days=1), target)
+        with pytest.raises(DBAPIError, match="append-only"):
+            async with engine.begin() as connection:
+                await connection.execute(
+                    text("DELETE FROM audit_log WHERE target = :t"), {"t": target}
+                )
+    finally:
+        await engine.dispose()
+        await database.drop_database(server, url)
