@@ -15,19 +15,25 @@ In a project whose services are up and whose own checks passed:
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import time
 import tomllib
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 TYPESCRIPT = "typescript@5.9.3"
+# With auth: the account the server creates at startup, whose token the clients use.
+SUPERUSER_EMAIL = "e2e-admin@example.com"
+SUPERUSER_PASSWORD = "e2e-" + secrets.token_urlsafe(24)
 # What @hey-api/openapi-ts (pinned in the generated scripts/clients.py) needs.
 MIN_NODE = (20, 19)
 
@@ -39,15 +45,17 @@ PYTHON_PROGRAM = '''\
 import sys
 import uuid
 
-from {package} import Client
+from {package} import {client_class}
 from {package}.api.items import create_item, list_items, read_item
 from {package}.models import ErrorResponse, ItemCreate, ItemRead, PageItemRead
 
 
-def main(base_url: str) -> None:
+def main(base_url: str, token: str) -> None:
     marker = uuid.uuid4().hex[:8]
     # An undocumented status raises `UnexpectedStatus` instead of returning None.
-    with Client(base_url=base_url, raise_on_unexpected_status=True) as client:
+    with {client_class}(
+        base_url=base_url, raise_on_unexpected_status=True{token_argument}
+    ) as client:
         lamp = create_item.sync(
             client=client, body=ItemCreate(name=f"Desk lamp {{marker}}", price="19.9")
         )
@@ -80,7 +88,7 @@ def main(base_url: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2])
 '''
 
 TYPESCRIPT_PROGRAM = """\
@@ -94,9 +102,11 @@ function check(condition: boolean, what: string): void {{
   if (!condition) throw new Error(`failed: ${{what}}`);
 }}
 
-async function main(baseUrl: string): Promise<void> {{
+async function main(baseUrl: string, token: string): Promise<void> {{
+  // With auth enabled the writes need a bearer token (empty: no auth, no header).
+  const headers: Record<string, string> = token ? {{ Authorization: `Bearer ${{token}}` }} : {{}};
   const marker = Math.random().toString(16).slice(2, 10);
-  const made = await createItem({{ baseUrl, body: {{ name: `Lamp ${{marker}}`, price: "19.9" }} }});
+  const made = await createItem({{ baseUrl, headers, body: {{ name: `Lamp ${{marker}}`, price: "19.9" }} }});
   const lamp: ItemRead | undefined = made.data;
   check(made.response.status === 201 && lamp?.price === "19.90", "create");
   if (lamp === undefined) return;
@@ -115,7 +125,7 @@ async function main(baseUrl: string): Promise<void> {{
 const wrong: Parameters<typeof createItem>[0] = {{ body: {{ name: "Lamp", price: 19.9 }} }};
 void wrong;
 
-main(process.argv[2]).catch((error: unknown) => {{
+main(process.argv[2], process.argv[3] ?? "").catch((error: unknown) => {{
   console.error(error);
   process.exit(1);
 }});
@@ -192,11 +202,19 @@ def check_clients(project: Path, work: Path, env: dict[str, str], log: Path, ste
     base_url = f"http://127.0.0.1:{port}"
     if not step("migrate", ["uv", "run", "--no-sync", "alembic", "upgrade", "heads"]):
         return skipped
+    with_auth = (project / "app/features/auth").is_dir()
+    server_env = dict(env)
+    if with_auth:
+        # The writes need `items:write`: the first superuser, made at startup, has it.
+        server_env |= {
+            "AUTH_FIRST_SUPERUSER_EMAIL": SUPERUSER_EMAIL,
+            "AUTH_FIRST_SUPERUSER_PASSWORD": SUPERUSER_PASSWORD,
+        }
     with log.open("ab") as out:
         server = subprocess.Popen(
             ["uv", "run", "--no-sync", "uvicorn", "app.main:app", "--port", str(port)],
             cwd=project,
-            env=env,
+            env=server_env,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -204,10 +222,15 @@ def check_clients(project: Path, work: Path, env: dict[str, str], log: Path, ste
     try:
         live = wait_until_live(base_url, server, timeout=180)
         step("app live", ["sh", "-c", f"test {int(live)} -eq 1"])
+        token = ""
+        if live and with_auth:
+            token = _log_in(base_url)
+            step("auth token", ["sh", "-c", f"test {int(bool(token))} -eq 1"])
+            live = bool(token)
         if live:
-            _python_client(project, work, env, step, base_url)
+            _python_client(project, work, step, base_url, token)
             if skipped is None:
-                _typescript_client(project, work, step, base_url)
+                _typescript_client(project, work, step, base_url, token)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
@@ -217,20 +240,39 @@ def check_clients(project: Path, work: Path, env: dict[str, str], log: Path, ste
     return skipped
 
 
-def _python_client(project: Path, work: Path, env: dict[str, str], step: Step, base_url: str) -> None:
+def _log_in(base_url: str) -> str:
+    """The superuser's access token from the OAuth2 password flow, or "" on failure."""
+    form = urllib.parse.urlencode({"username": SUPERUSER_EMAIL, "password": SUPERUSER_PASSWORD})
+    request = urllib.request.Request(f"{base_url}/api/v1/auth/token", data=form.encode(), method="POST")
+    request.add_header("Content-Type", "application/x-www-form-urlencoded")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return str(json.load(response)["access_token"])
+    except (OSError, KeyError, ValueError):
+        return ""
+
+
+def _python_client(project: Path, work: Path, step: Step, base_url: str, token: str) -> None:
     with (project / "pyproject.toml").open("rb") as f:
         name = tomllib.load(f)["project"]["name"]
     package = re.sub(r"\W", "_", name.lower()) + "_client"
     program = work / f"{project.name}-client.py"
-    program.write_text(PYTHON_PROGRAM.format(package=package))
+    # A secured operation takes an `AuthenticatedClient` in the generated client.
+    program.write_text(
+        PYTHON_PROGRAM.format(
+            package=package,
+            client_class="AuthenticatedClient" if token else "Client",
+            token_argument=", token=token" if token else "",
+        )
+    )
     # An environment of its own, as a consumer of the client has: the client and mypy.
     isolated = ["uv", "run", "--no-project", "--with", str(project / "clients/python")]
     isolated += ["--with", "mypy"]
     step("py client mypy", isolated + ["mypy", "--strict", str(program)], cwd=work)
-    step("py client run", isolated + ["python", str(program), base_url], cwd=work)
+    step("py client run", isolated + ["python", str(program), base_url, token], cwd=work)
 
 
-def _typescript_client(project: Path, work: Path, step: Step, base_url: str) -> None:
+def _typescript_client(project: Path, work: Path, step: Step, base_url: str, token: str) -> None:
     folder = project / "clients" / "check"
     folder.mkdir()
     (folder / "check.ts").write_text(TYPESCRIPT_PROGRAM.format(client="../typescript"))
@@ -238,6 +280,6 @@ def _typescript_client(project: Path, work: Path, step: Step, base_url: str) -> 
     tsc = ["npx", "--yes", "-p", TYPESCRIPT, "tsc", "-p", "tsconfig.json"]
     try:
         if step("ts client tsc", tsc, cwd=folder):
-            step("ts client run", ["node", "out/check/check.js", base_url], cwd=folder)
+            step("ts client run", ["node", "out/check/check.js", base_url, token], cwd=folder)
     finally:
         shutil.rmtree(folder)
