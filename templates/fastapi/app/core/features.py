@@ -20,8 +20,9 @@ first) in one of two layers of the stack, from the outside in:
 
     "outer" features' middleware      sees every request: the template's refusals
                                       (400 host, 413 body) and its JSON 500s too
-    security headers, CORS, request context (id, JSON 500), trusted host,
-    public URL, body size limit       the template's own
+    request context (app/core/middleware.py: request id, security headers,
+    CORS, trusted host, public URL, body size limit, JSON 500)
+                                      the template's own
     "inner" features' middleware      sees only requests the application will route,
                                       with a request id and errors answered as JSON
     the routes
