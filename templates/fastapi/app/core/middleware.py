@@ -52,10 +52,14 @@ Headers = list[tuple[bytes, bytes]]
 logger = logging.getLogger("app.errors")
 
 
+# 128 random bits as 32 hex digits. An id needs to be unique, not secret: the `random`
+# module (reseeded in forked workers) spares a system call per request, and
+# `randbytes(16).hex()` is several times faster than formatting an int.
+_random_bytes = random.randbytes
+
+
 def _new_id() -> str:
-    # 128 random bits as 32 hex digits. An id needs to be unique, not secret: the
-    # `random` module (reseeded in forked workers) spares a system call per request.
-    return f"{random.getrandbits(128):032x}"
+    return _random_bytes(16).hex()
 
 
 def _incoming_request_id(scope: Scope) -> str | None:

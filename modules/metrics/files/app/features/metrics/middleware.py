@@ -11,7 +11,7 @@ from time import perf_counter
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.features.metrics.collectors import HttpMetrics, normalise_method
+from app.features.metrics.collectors import KNOWN_METHODS, HttpMetrics
 from app.features.metrics.routes import RouteTable
 
 
@@ -36,7 +36,9 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
 
-        method = normalise_method(scope["method"])
+        method = scope["method"]
+        if method not in KNOWN_METHODS:
+            method = "OTHER"
         root_path: str = scope.get("root_path", "")
         status = 500  # unless a response starts: an error escaped the application
 
