@@ -1,24 +1,29 @@
 """(a) of the app benchmark: a bare FastAPI app doing the same work as the template's
-`GET /health/live` and `GET /api/v1/items`, written by hand without the template's
+`GET /health/live`, `GET /health/ready`, `GET /api/v1/items` (list), `GET
+/api/v1/items/{id}` and `POST /api/v1/items`, written by hand without the template's
 settings, logging, middleware, error handlers or feature registry.
 
-Same route shapes and response bodies, same validated query parameters, the same two
-queries (count, then one page ordered by `created_at` and `id`) through SQLAlchemy
-async with asyncpg, the same engine and pool settings, one session per request.
+Same route shapes and response bodies, same validated query parameters and body, the
+same queries (list: count, then one page ordered by `created_at` and `id`; get: by
+primary key; create: one insert and commit; ready: `SELECT 1`, its result reused for
+a second as the template's probe does) through SQLAlchemy async with asyncpg, the same
+engine and pool settings, one session per request.
 Run from the generated project's environment: `uvicorn bare_app:app --app-dir bench`
 with DATABASE_URL set.
 """
 
+import asyncio
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Generic, Literal, TypeVar
 
-from fastapi import Depends, FastAPI, Query
+from fastapi import Depends, FastAPI, HTTPException, Query, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, DateTime, Numeric, String, Text, func, select
+from sqlalchemy import ColumnElement, DateTime, Numeric, String, Text, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -42,8 +47,8 @@ class Item(Base):
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
     price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=lambda: datetime.now(UTC))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=lambda: datetime.now(UTC))
 
 
 T = TypeVar("T")
@@ -65,6 +70,18 @@ Price = Annotated[
 
 class Liveness(BaseModel):
     status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str]
+
+
+class ItemCreate(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+    name: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_storable)]
+    description: Annotated[str, Field(max_length=2000), AfterValidator(_storable)] | None = None
+    price: Price
 
 
 class ItemRead(BaseModel):
@@ -133,3 +150,49 @@ async def list_items(
         offset=params.offset,
         limit=params.limit,
     )
+
+
+# The readiness result, reused for a second (HEALTH_CHECK_CACHE_SECONDS' default).
+_ready: dict[str, float | str] = {"at": -1.0, "state": "error"}
+_ready_lock = asyncio.Lock()
+
+
+async def _database_state() -> str:
+    if time.monotonic() - float(_ready["at"]) < 1.0:
+        return str(_ready["state"])
+    async with _ready_lock:
+        if time.monotonic() - float(_ready["at"]) >= 1.0:
+            try:
+                async with engine.connect() as connection:
+                    await asyncio.wait_for(connection.execute(text("SELECT 1")), 2.0)
+                _ready["state"] = "ok"
+            except Exception:
+                _ready["state"] = "error"
+            _ready["at"] = time.monotonic()
+    return str(_ready["state"])
+
+
+@app.get("/health/ready")
+async def ready(response: Response) -> Readiness:
+    state = await _database_state()
+    response.headers["Cache-Control"] = "no-store"
+    if state == "ok":
+        return Readiness(status="ok", checks={"database": state})
+    response.status_code = 503
+    return Readiness(status="unavailable", checks={"database": state})
+
+
+@app.post("/api/v1/items", status_code=201)
+async def create_item(session: Annotated[AsyncSession, Depends(get_session)], payload: ItemCreate) -> ItemRead:
+    item = Item(id=uuid.uuid4(), **payload.model_dump())
+    session.add(item)
+    await session.commit()
+    return ItemRead.model_validate(item)
+
+
+@app.get("/api/v1/items/{item_id}")
+async def read_item(session: Annotated[AsyncSession, Depends(get_session)], item_id: uuid.UUID) -> ItemRead:
+    item = await session.get(Item, item_id)
+    if item is None:
+        raise HTTPException(404, "Item not found.")
+    return ItemRead.model_validate(item)

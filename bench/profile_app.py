@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import threading
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from common import BenchError, table
@@ -23,7 +24,8 @@ from common import BenchError, table
 # library, helpers such as Starlette's header classes) are charged to their caller.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("metrics middleware + collectors (module)", ("/app/features/metrics/", "/prometheus_client/")),
-    ("request id middleware (template)", ("/app/core/middleware.py",)),
+    # Since 2026-11-29 one middleware does request id, security headers, host, body limit.
+    ("request context middleware (template)", ("/app/core/middleware.py", "/app/core/limits.py")),
     ("security headers middleware (template)", ("/app/core/security.py",)),
     ("CORS middleware (template)", ("/starlette/middleware/cors.py",)),
     ("trusted host middleware (template)", ("/starlette/middleware/trustedhost.py",)),
@@ -74,28 +76,31 @@ def profile(
     work: Path,
     env: dict[str, str],
     connections: int,
+    reseed: Callable[[], None],
     seconds: int = 10,
+    endpoints: tuple[str, ...] = ("live", "get", "create"),
 ) -> None:
-    from overhead import APPS, ENDPOINTS, start_server, stop_server, wrk
+    from overhead import APPS, ENDPOINTS, start_server, stop_server, url_path, wrk
 
     spy = spy or shutil.which("py-spy")
     if not spy:
         print("\n(py-spy not found: no profile; bench/run.sh installs it)")
         return
     print(f"\n### Where the time goes (py-spy, {seconds:g} s of wrk load per app and endpoint, access log off)\n")
-    for name, path in ENDPOINTS.items():
+    for name in endpoints:
+        method, path = ENDPOINTS[name][0], url_path(name)
         per_app: dict[str, dict[str, float]] = {}
         for key in APPS:
             server = start_server(
                 key, python, projects[key], work, ["--no-access-log", "--log-level", "warning"], env, "profile"
             )
             try:
-                wrk(server, path, 2, connections)  # warm-up
+                wrk(server, path, 2, connections, method)  # warm-up
                 out = work / f"profile-{key}-{name}.txt"
                 result: dict = {}
 
-                def load_it(server=server, path=path, result=result) -> None:
-                    result.update(wrk(server, path, seconds + 2, connections))
+                def load_it(server=server, path=path, method=method, result=result) -> None:
+                    result.update(wrk(server, path, seconds + 2, connections, method))
 
                 load = threading.Thread(target=load_it)
                 load.start()
@@ -124,6 +129,8 @@ def profile(
                     raise BenchError(f"py-spy failed: {proc.stderr[-1000:]}")
             finally:
                 stop_server(server)
+                if method == "POST":
+                    reseed()
             counts: Counter[str] = Counter()
             for line in out.read_text(errors="replace").split("\n"):
                 parsed = frames(line)
@@ -141,7 +148,7 @@ def profile(
             rows.append(
                 [layer, *(f"{v:.0f}" for v in values), f"{values[1] - values[0]:+.0f}", f"{values[2] - values[1]:+.0f}"]
             )
-        print(f"`GET {path}`: server CPU µs per request, by layer\n")
+        print(f"`{method} {ENDPOINTS[name][1]}`: server CPU µs per request, by layer\n")
         print(table(["layer", "(a)", "(b)", "(c)", "(b) − (a)", "(c) − (b)"], rows))
         print()
     print(f"Raw stacks: {work}/profile-*.txt (py-spy raw format; keep them with BENCH_KEEP=1).")

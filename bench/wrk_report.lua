@@ -1,5 +1,13 @@
 -- wrk script: prints one JSON line with the run's counts and latency percentiles
--- (microseconds), which bench/app.py reads. No per-request Lua, so wrk stays fast.
+-- (microseconds), which bench/overhead.py reads. No per-request Lua, so wrk stays fast.
+-- WRK_METHOD and WRK_BODY (optional) make every request that method with that JSON body.
+local method = os.getenv("WRK_METHOD")
+if method and method ~= "" then
+  wrk.method = method
+  wrk.body = os.getenv("WRK_BODY") or ""
+  wrk.headers["Content-Type"] = "application/json"
+end
+
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(

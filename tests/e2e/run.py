@@ -8,10 +8,14 @@ written, in a shell with none of the services' settings exported (`quickstart.py
 long-running `paxx-compose up` and uvicorn in the background, the server probed, both
 stopped with Ctrl-C; `nix develop` skipped, and said). Then, as CI does, it runs
 `paxx-compose up --detach`, installs the project with uv (one shared cache), runs the
-project's pytest, `ruff check`, `ruff format --check` and mypy with the services' settings
-exported, then `paxx-compose down`. The bare and the all-modules projects also generate
-their typed API clients and use them against the running application (clients.py). It
-prints a timing table and exits non-zero if any step of any project failed.
+project's pytest, `alembic upgrade heads` then `alembic check` (the models match the
+migrations of every enabled branch), `ruff check`, `ruff format --check` and mypy with the
+services' settings exported, then `paxx-compose down`. The set `tables` adds two test-only
+modules with tables on Alembic branches of their own (tests/fixtures/tables, through
+PAXX_MODULES), whose branches the project's tests/test_migrations.py takes down and up.
+The bare and the all-modules projects also generate their typed API clients and use them
+against the running application (clients.py). It prints a timing table and exits non-zero
+if any step of any project failed.
 
 Independent projects run side by side (`--jobs N`, or PAXX_E2E_JOBS; default: one per CPU,
 at most 4), sharing one uv cache. Each project's report (its steps, and on a failure the
@@ -44,6 +48,11 @@ import quickstart
 from clients import check_clients
 
 STEP_TIMEOUT = 900
+
+# Project sets made of test-only modules (name -> (folder given as PAXX_MODULES, features)).
+FIXTURE_SETS = {
+    "tables": (Path(__file__).resolve().parent.parent / "fixtures" / "tables", ["notes", "tags"]),
+}
 
 
 @dataclass
@@ -137,6 +146,7 @@ def project_sets(binary: str, template: str) -> list[tuple[str, list[str]]]:
     everything = compatible_all(modules)
     if len(everything) > 1:
         sets.append(("all", everything))
+    sets += [(name, features) for name, (_, features) in FIXTURE_SETS.items()]
     return sets
 
 
@@ -164,6 +174,8 @@ def check_project(
     project = work / f"{name}-{python_label(python)}"
     log = work / f"{project.name}.log"
     env = dict(base_env)
+    if name in FIXTURE_SETS:
+        env["PAXX_MODULES"] = str(FIXTURE_SETS[name][0])
 
     def step(label: str, cmd: list[str], cwd: Path = project) -> bool:
         ok, seconds = run(cmd, cwd, env, log)
@@ -178,7 +190,9 @@ def check_project(
         return outcome
 
     status = json.loads(
-        subprocess.run([binary, "status", "--json"], cwd=project, check=True, capture_output=True, text=True).stdout
+        subprocess.run(
+            [binary, "status", "--json"], cwd=project, env=env, check=True, capture_output=True, text=True
+        ).stdout
     )
     ports = {s["name"]: free_port() for s in status["services"] if s.get("port")}
     with (project / "paxx.toml").open("a") as f:
@@ -199,7 +213,9 @@ def check_project(
             outcome.error = "paxx-compose up failed"
             return outcome
         exported = json.loads(
-            subprocess.run([binary, "env", "--json"], cwd=project, check=True, capture_output=True, text=True).stdout
+            subprocess.run(
+                [binary, "env", "--json"], cwd=project, env=env, check=True, capture_output=True, text=True
+            ).stdout
         )
         env.update(exported)
         env["ENVIRONMENT"] = "test"
@@ -207,6 +223,9 @@ def check_project(
             outcome.error = "uv sync failed"
             return outcome
         step("pytest", ["uv", "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider"])
+        # As the project's CI does: every branch applied, then nothing left to autogenerate.
+        if step("alembic upgrade", ["uv", "run", "--no-sync", "alembic", "upgrade", "heads"]):
+            step("alembic check", ["uv", "run", "--no-sync", "alembic", "check"])
         step("ruff check", ["uv", "run", "--no-sync", "ruff", "check", "."])
         step("ruff format", ["uv", "run", "--no-sync", "ruff", "format", "--check", "."])
         step("mypy", ["uv", "run", "--no-sync", "mypy", "app", "tests"])

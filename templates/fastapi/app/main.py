@@ -5,8 +5,6 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.middleware.cors import CORSMiddleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from app.api.main import api_router
 from app.api.routes import health
@@ -15,12 +13,10 @@ from app.core.db import Database
 from app.core.errors import install_error_handlers
 from app.core.events import install_event_listeners
 from app.core.features import Feature, collect_health_checks, collect_middleware
-from app.core.limits import RequestBodyLimitMiddleware
 from app.core.logging import configure_logging
-from app.core.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
+from app.core.middleware import RequestContextMiddleware
 from app.core.openapi import install_openapi, operation_id
 from app.core.principal import install_principal_seam
-from app.core.security import PublicUrlMiddleware, SecurityHeadersMiddleware
 from app.features import FEATURES
 
 logger = logging.getLogger(__name__)
@@ -92,23 +88,14 @@ def create_app(
     for middleware in reversed(collect_middleware(app, features, "inner")):
         app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
     app.add_middleware(
-        RequestBodyLimitMiddleware, max_body_size=settings.MAX_REQUEST_BODY_SIZE
+        RequestContextMiddleware,
+        max_body_size=settings.MAX_REQUEST_BODY_SIZE,
+        hsts=settings.is_production,
+        trusted_hosts=settings.TRUSTED_HOSTS,
+        public_base_url=settings.PUBLIC_BASE_URL,
+        cors_origins=settings.CORS_ORIGINS,
+        cors_allow_credentials=settings.CORS_ALLOW_CREDENTIALS,
     )
-    if settings.PUBLIC_BASE_URL is not None:
-        app.add_middleware(PublicUrlMiddleware, base_url=settings.PUBLIC_BASE_URL)
-    if "*" not in settings.TRUSTED_HOSTS:
-        app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.TRUSTED_HOSTS)
-    app.add_middleware(RequestContextMiddleware)
-    if settings.CORS_ORIGINS:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.CORS_ORIGINS,
-            allow_credentials=settings.CORS_ALLOW_CREDENTIALS,
-            allow_methods=["*"],
-            allow_headers=["*"],
-            expose_headers=[REQUEST_ID_HEADER],
-        )
-    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
     for middleware in reversed(collect_middleware(app, features, "outer")):
         app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
     return app

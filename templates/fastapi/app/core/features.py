@@ -20,8 +20,9 @@ first) in one of two layers of the stack, from the outside in:
 
     "outer" features' middleware      sees every request: the template's refusals
                                       (400 host, 413 body) and its JSON 500s too
-    security headers, CORS, request context (id, JSON 500), trusted host,
-    public URL, body size limit       the template's own
+    request context (app/core/middleware.py: request id, security headers,
+    CORS, trusted host, public URL, body size limit, JSON 500)
+                                      the template's own
     "inner" features' middleware      sees only requests the application will route,
                                       with a request id and errors answered as JSON
     the routes
@@ -29,6 +30,17 @@ first) in one of two layers of the stack, from the outside in:
 Within a layer the features keep their `FEATURES` order: the first one's middleware
 is the outermost. Middleware is built before the server starts, so it works under
 servers that send no lifespan events.
+
+Tables. A feature with tables keeps its models in its package
+(`app/features/<name>/models.py`, subclassing `app.models.Base`, imported by the
+package; table names prefixed with the feature's name, no foreign key to another
+feature's table) and its Alembic revisions on a branch of its own:
+`migrations/versions/<name>_<nnnn>_<slug>.py`, revision ids `"<name>_<nnnn>"`, the
+first with `down_revision = None` and `branch_labels = ("<name>",)`. The project's own
+revisions are the branch `app`. `alembic upgrade heads` applies every branch;
+`alembic downgrade <name>@base` drops that feature's tables alone; removing a feature
+never drops them. `tests/test_migrations.py` checks all of this for the enabled
+features.
 """
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence

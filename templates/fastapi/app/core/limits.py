@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -66,40 +66,40 @@ def _declared_length(scope: Scope) -> int | None:
     return None
 
 
-class RequestBodyLimitMiddleware:
-    """Enforces each route's body limit on the `http.request` messages it reads.
+class LimitedReceive:
+    """A request's `receive`, enforcing its route's body limit on the `http.request`
+    messages read through it. `RequestContextMiddleware` puts it in place of the
+    server's on every request that can have a body.
 
-    Plain ASGI: it wraps `receive`, so the body still streams through untouched, and
-    the 413 is raised where the route reads it, as any HTTP error (FastAPI passes it
-    on to the error handlers).
+    The body still streams through untouched, and the 413 is raised where the route
+    reads it, as any HTTP error (FastAPI passes it on to the error handlers).
     """
 
-    def __init__(self, app: ASGIApp, *, max_body_size: int) -> None:
-        self.app = app
-        self.max_body_size = max_body_size
+    __slots__ = ("scope", "receive", "default", "limit", "received", "checked")
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        default = self.max_body_size
-        received = 0
-        limit: int | None = None
-        checked = False
+    def __init__(self, scope: Scope, receive: Receive, default: int) -> None:
+        self.scope = scope
+        self.receive = receive
+        self.default = default
+        self.limit: int | None = None
+        self.received = 0
+        self.checked = False
 
-        async def limited_receive() -> Message:
-            nonlocal received, limit, checked
-            if not checked:
-                checked = True
-                limit = route_limit(scope, default)
-                declared = _declared_length(scope)
-                if limit is not None and declared is not None and declared > limit:
-                    raise too_large(limit)
-            message = await receive()
-            if message["type"] == "http.request" and limit is not None:
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise too_large(limit)
-            return message
-
-        await self.app(scope, limited_receive, send)
+    async def __call__(self) -> Message:
+        if not self.checked:
+            # The router has picked the route by the time its body is first read.
+            self.checked = True
+            self.limit = route_limit(self.scope, self.default)
+            declared = _declared_length(self.scope)
+            if (
+                self.limit is not None
+                and declared is not None
+                and declared > self.limit
+            ):
+                raise too_large(self.limit)
+        message = await self.receive()
+        if message["type"] == "http.request" and self.limit is not None:
+            self.received += len(message.get("body", b""))
+            if self.received > self.limit:
+                raise too_large(self.limit)
+        return message

@@ -4,7 +4,7 @@ import hmac
 import secrets
 from urllib.parse import urlsplit
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 # Nothing may be loaded, framed or submitted by an API response rendered in a browser.
 API_CONTENT_SECURITY_POLICY = (
@@ -13,55 +13,22 @@ API_CONTENT_SECURITY_POLICY = (
 HSTS = "max-age=63072000; includeSubDomains"
 
 
-class SecurityHeadersMiddleware:
-    """Adds security headers to every HTTP response that does not set them itself.
-
-    The strict Content-Security-Policy is added to every response except HTML pages
-    (the interactive docs, an admin UI), which need their own policy. HSTS is sent
-    only when `hsts` is true (production, behind HTTPS).
-    """
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        hsts: bool = False,
-        content_security_policy: str = API_CONTENT_SECURITY_POLICY,
-    ) -> None:
-        self.app = app
-        headers = [
-            (b"x-content-type-options", b"nosniff"),
-            (b"x-frame-options", b"DENY"),
-            (b"referrer-policy", b"no-referrer"),
-        ]
-        if hsts:
-            headers.append((b"strict-transport-security", HSTS.encode("latin-1")))
-        self.headers = headers
-        self.csp = (b"content-security-policy", content_security_policy.encode())
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
-                present = set()
-                is_html = False
-                for name, value in headers:
-                    present.add(name)
-                    if name == b"content-type" and value.startswith(b"text/html"):
-                        is_html = True
-                for header in self.headers:
-                    if header[0] not in present:
-                        headers.append(header)
-                if not is_html and self.csp[0] not in present:
-                    headers.append(self.csp)
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+def security_headers(
+    *, hsts: bool = False, content_security_policy: str = API_CONTENT_SECURITY_POLICY
+) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """The security headers every HTTP response gets unless it sets them itself, as
+    raw header pairs, and the Content-Security-Policy, which every response gets
+    except HTML pages (the interactive docs, an admin UI: they need their own
+    policy). HSTS only when `hsts` is true (production, behind HTTPS).
+    `RequestContextMiddleware` (app/core/middleware.py) adds them."""
+    headers = [
+        (b"x-content-type-options", b"nosniff"),
+        (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", b"no-referrer"),
+    ]
+    if hsts:
+        headers.append((b"strict-transport-security", HSTS.encode("latin-1")))
+    return headers, content_security_policy.encode("latin-1")
 
 
 class PublicUrlMiddleware:
@@ -69,8 +36,8 @@ class PublicUrlMiddleware:
     point at `base_url` (`https://api.example.com`), whatever Host header, scheme or
     `X-Forwarded-*` the request came with: a client cannot steer links elsewhere.
 
-    `create_app` installs it inside the trusted host check, which still sees the
-    request's own Host header.
+    `RequestContextMiddleware` applies it after the trusted host check, which still
+    sees the request's own Host header.
     """
 
     def __init__(self, app: ASGIApp, *, base_url: str) -> None:
@@ -81,21 +48,25 @@ class PublicUrlMiddleware:
         port = parts.port or (443 if parts.scheme == "https" else 80)
         self.server = (parts.hostname or "", port)
 
+    def rewrite(self, scope: Scope) -> None:
+        """Point `scope` (http or websocket) at the public URL.
+
+        Changed in place, not copied: middleware outside this one (metrics) reads what
+        the router adds to the scope."""
+        if scope["type"] == "http":
+            scope["scheme"] = self.scheme
+        else:
+            scope["scheme"] = "wss" if self.scheme == "https" else "ws"
+        scope["server"] = self.server
+        scope["headers"] = [
+            (name, value)
+            for name, value in scope["headers"]
+            if name not in (b"host", b"x-forwarded-host")
+        ] + [(b"host", self.host)]
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
-            # Changed in place, not copied: middleware outside this one (metrics) reads
-            # what the router adds to the scope.
-            secure = self.scheme == "https"
-            if scope["type"] == "http":
-                scope["scheme"] = self.scheme
-            else:
-                scope["scheme"] = "wss" if secure else "ws"
-            scope["server"] = self.server
-            scope["headers"] = [
-                (name, value)
-                for name, value in scope["headers"]
-                if name not in (b"host", b"x-forwarded-host")
-            ] + [(b"host", self.host)]
+            self.rewrite(scope)
         await self.app(scope, receive, send)
 
 

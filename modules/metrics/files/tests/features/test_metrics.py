@@ -6,8 +6,10 @@ import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
 from httpx import ASGITransport, AsyncClient
@@ -30,6 +32,7 @@ from app.features.metrics import (
 )
 from app.features.metrics.collectors import AppMetrics
 from tests.conftest import PRODUCTION, ClientFactory
+from tests.server import app_server
 
 ITEMS = "/api/v1/items"
 ITEM = "/api/v1/items/{item_id}"
@@ -184,9 +187,6 @@ async def test_each_application_has_its_own_registry(make_app: AppFactory) -> No
     labels = {"method": "GET", "route": "/health/live", "status": "200"}
     assert value(in_first, "http_requests_total", **labels) == 3
     assert value(in_second, "http_requests_total", **labels) == 1
-    # Stopped, the application no longer records requests nor serves metrics.
-    assert not isinstance(first.middleware_stack, MetricsMiddleware)
-    assert not hasattr(first.state, "metrics_exposition")
 
 
 async def test_bearer_token(make_client: ClientFactory) -> None:
@@ -200,13 +200,69 @@ async def test_bearer_token(make_client: ClientFactory) -> None:
     assert value(samples, "db_pool_size") is not None
 
 
+def metrics_middleware(app: FastAPI) -> list[MetricsMiddleware]:
+    """The MetricsMiddleware in `app`'s built middleware stack."""
+    found, layer = [], app.middleware_stack
+    while layer is not None:
+        if isinstance(layer, MetricsMiddleware):
+            found.append(layer)
+        layer = getattr(layer, "app", None)
+    return found
+
+
 async def test_disabled(make_app: AppFactory) -> None:
     app = make_app([metrics_feature(METRICS_ENABLED=False)])
     async with running(app) as client:
         await client.get("/health/live")
         response = await client.get("/metrics")
-        assert not isinstance(app.middleware_stack, MetricsMiddleware)
     assert response.status_code == 404
+    assert metrics_middleware(app) == []
+    assert not hasattr(app.state, "metrics_exposition")
+
+
+async def test_recorded_without_lifespan_events(make_app: AppFactory) -> None:
+    """Servers may send no lifespan events (uvicorn --lifespan off, some ASGI hosts):
+    the middleware is built with the application, so it records all the same,
+    outside the template's own middleware (its 400s, 413s and 500s included)."""
+    features = [metrics_feature(), slow_feature(asyncio.Event(), asyncio.Event())]
+    app = make_app(features, TRUSTED_HOSTS=["testserver"], MAX_REQUEST_BODY_SIZE=1024)
+    # No `app.router.lifespan_context(app)`: requests only, as such a server sends.
+    transport = ASGITransport(app=app)
+    async with AsyncClient(transport=transport, base_url="http://testserver") as client:
+        assert (await client.get("/health/live")).status_code == 200
+        too_big = await client.post(ITEMS, content=b"x" * 1025)
+        assert too_big.status_code == 413
+        assert (await client.get("/api/v1/slow/boom/1")).status_code == 500
+        async with AsyncClient(transport=transport, base_url="http://evil") as other:
+            assert (await other.get("/health/live")).status_code == 400
+        samples = await scrape(client)
+    assert len(metrics_middleware(app)) == 1
+    total = "http_requests_total"
+    assert value(samples, total, method="GET", route="/health/live", status="200") == 1
+    assert value(samples, total, method="POST", route=ITEMS, status="413") == 1
+    boom = "/api/v1/slow/boom/{n}"
+    assert value(samples, total, method="GET", route=boom, status="500") == 1
+    assert value(samples, total, method="GET", route=UNMATCHED, status="400") == 1
+
+
+def test_recorded_under_a_server_without_lifespan(tmp_path: Path) -> None:
+    """The real application under uvicorn with `--lifespan off`."""
+    settings = {
+        "METRICS_ENABLED": "true",
+        "METRICS_BEARER_TOKEN": "",
+        "METRICS_EXCLUDE_PATHS": "/metrics",
+        "TRUSTED_HOSTS": "*",
+    }
+    with app_server(tmp_path, "--lifespan", "off", **settings) as server:
+        for _ in range(2):
+            assert httpx.get(f"{server.url}/health/live").status_code == 200
+        response = httpx.get(f"{server.url}/metrics")
+    assert response.status_code == 200, response.text
+    samples = parse(response.text)
+    labels = {"method": "GET", "route": "/health/live", "status": "200"}
+    # app_server's wait for the server got one 200 from /health/live too.
+    count = value(samples, "http_requests_total", **labels)
+    assert count is not None and count >= 3
 
 
 async def test_openmetrics_and_process_metrics(make_client: ClientFactory) -> None:

@@ -13,19 +13,19 @@ plus, while `METRICS_PROCESS` is true, prometheus_client's global registry (proc
 and Python runtime metrics, and your own metrics: define them at module level with
 `prometheus_client.Counter(...)` etc. as usual).
 
-The middleware is installed by the feature's lifespan, around the whole application
-(`Feature` has no middleware hook): it runs whenever the application runs under an
-ASGI server with lifespan events, as uvicorn does by default.
+The middleware is the feature's `Feature.middleware`, in the "outer" layer: built
+once by `create_app`, around the template's whole stack, so it also counts the
+template's own refusals (400 for a wrong host, 413 for a body too large) and its
+JSON 500s, and it works under any ASGI server, with or without lifespan events.
 """
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import cast
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request, status
 from fastapi.responses import Response
 from prometheus_client.exposition import choose_encoder
 from pydantic import SecretStr
+from starlette.middleware import Middleware
 
 from app.core.db import Database
 from app.core.features import Feature
@@ -89,8 +89,11 @@ async def metrics_endpoint(request: Request) -> Response:
     )
 
 
-def install(app: FastAPI, settings: MetricsSettings) -> AppMetrics:
-    """Create `app`'s metrics and wrap its middleware stack in `MetricsMiddleware`."""
+def middleware(app: FastAPI, settings: MetricsSettings) -> list[Middleware]:
+    """Create `app`'s metrics and the middleware that records them (none while
+    `METRICS_ENABLED` is false: nothing is recorded and `/metrics` answers 404)."""
+    if not settings.METRICS_ENABLED:
+        return []
     database = getattr(app.state, "database", None)
     metrics = AppMetrics(
         buckets=settings.METRICS_BUCKETS,
@@ -98,44 +101,27 @@ def install(app: FastAPI, settings: MetricsSettings) -> AppMetrics:
         include_global=settings.METRICS_PROCESS,
     )
     app.state.metrics_exposition = _Exposition(metrics, settings.METRICS_BEARER_TOKEN)
-    # Under a server the stack was built by the first event (this lifespan's); under
-    # a test client driving the lifespan directly, it is built here, and used as is.
-    inner = app.middleware_stack or app.build_middleware_stack()
-    app.middleware_stack = MetricsMiddleware(
-        inner,
-        metrics=metrics.http,
-        routes=RouteTable(app.routes),
-        exclude_paths=frozenset(settings.METRICS_EXCLUDE_PATHS),
-    )
-    return metrics
-
-
-def uninstall(app: FastAPI) -> None:
-    stack = app.middleware_stack
-    if isinstance(stack, MetricsMiddleware):
-        app.middleware_stack = stack.app
-    if hasattr(app.state, "metrics_exposition"):
-        del app.state.metrics_exposition
+    return [
+        Middleware(
+            MetricsMiddleware,
+            metrics=metrics.http,
+            # Every router is mounted by now: create_app calls this after them.
+            routes=RouteTable(app.routes),
+            exclude_paths=frozenset(settings.METRICS_EXCLUDE_PATHS),
+        )
+    ]
 
 
 def make_feature(settings: MetricsSettings | None = None) -> Feature:
-    """The feature, with `settings` (default: from the environment, read at startup)."""
+    """The feature, with `settings` (default: from the environment, read when the
+    application is built)."""
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        current = settings or get_metrics_settings()
-        if not current.METRICS_ENABLED or isinstance(
-            app.middleware_stack, MetricsMiddleware
-        ):
-            yield
-            return
-        install(app, current)
-        try:
-            yield
-        finally:
-            uninstall(app)
+    def build(app: FastAPI) -> list[Middleware]:
+        return middleware(app, settings or get_metrics_settings())
 
-    return Feature(name="metrics", router=router, lifespan=lifespan)
+    return Feature(
+        name="metrics", router=router, middleware=build, middleware_layer="outer"
+    )
 
 
 feature = make_feature()

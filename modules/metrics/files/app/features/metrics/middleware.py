@@ -1,15 +1,17 @@
 """The request metrics middleware, plain ASGI (it is on every request's path).
 
-It wraps the whole application (outside the template's middleware), so it also
-counts the 400s of the trusted host check and the 500s of unhandled errors, and
-times everything the application does for a request.
+The feature installs it in the "outer" middleware layer (`Feature.middleware`, see
+app/core/features.py): it wraps the template's whole stack, so it also counts the
+template's refusals (400 for a host not in TRUSTED_HOSTS, 413 for a body over
+MAX_REQUEST_BODY_SIZE) and its JSON 500s for unhandled errors, and times everything
+the application does for a request.
 """
 
 from time import perf_counter
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.features.metrics.collectors import HttpMetrics, normalise_method
+from app.features.metrics.collectors import KNOWN_METHODS, HttpMetrics
 from app.features.metrics.routes import RouteTable
 
 
@@ -34,7 +36,9 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
 
-        method = normalise_method(scope["method"])
+        method = scope["method"]
+        if method not in KNOWN_METHODS:
+            method = "OTHER"
         root_path: str = scope.get("root_path", "")
         status = 500  # unless a response starts: an error escaped the application
 
