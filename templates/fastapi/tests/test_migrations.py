@@ -66,9 +66,10 @@ def feature_branches() -> list[str]:
 
 
 def _feature_tables(name: str) -> set[str]:
-    """The tables of the models that feature `name`'s package defines."""
+    """The tables of the models that feature `name`'s package defines: its mapped
+    classes' tables, and the unmapped ones (association tables) that only they use."""
     package = f"app.features.{name}"
-    return {
+    mapped = {
         mapper.local_table.name
         for mapper in Base.registry.mappers
         if isinstance(mapper.local_table, Table)
@@ -77,6 +78,19 @@ def _feature_tables(name: str) -> set[str]:
             or mapper.class_.__module__.startswith(f"{package}.")
         )
     }
+    every_mapped = {
+        mapper.local_table.name
+        for mapper in Base.registry.mappers
+        if isinstance(mapper.local_table, Table)
+    }
+    links = {
+        table.name
+        for table in Base.metadata.tables.values()
+        if table.name not in every_mapped
+        and table.foreign_keys
+        and {key.column.table.name for key in table.foreign_keys} <= mapped
+    }
+    return mapped | links
 
 
 @pytest.fixture
