@@ -34,7 +34,7 @@ import urllib.request
 from pathlib import Path
 
 from common import BenchError, machine, table
-from overhead import APP_SETTINGS, Server, cpu_seconds, free_port, get, run, stop_server
+from overhead import APP_SETTINGS, Server, free_port, get, run, stop_server, wrk
 
 HERE = Path(__file__).resolve().parent
 PROBE = "/api/v1/probe"
@@ -124,38 +124,6 @@ def answer(server: Server, headers: dict[str, str], path: str = PROBE) -> dict:
     request = urllib.request.Request(server.url(path), headers={"Host": "127.0.0.1", **headers})
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
-
-
-def wrk(server: Server, path: str, headers: dict[str, str], seconds: int, connections: int) -> dict:
-    before = cpu_seconds(server.proc.pid)
-    header_args = [arg for name, value in headers.items() for arg in ("-H", f"{name}: {value}")]
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t1",
-            f"-c{connections}",
-            f"-d{seconds}s",
-            "--timeout",
-            "10s",
-            *header_args,
-            "-s",
-            str(HERE / "wrk_report.lua"),
-            server.url(path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=seconds + 60,
-    )
-    cpu = cpu_seconds(server.proc.pid) - before
-    if out.returncode != 0:
-        raise BenchError(f"wrk against ({server.key}) failed: {out.stdout}{out.stderr}; see {server.log}")
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    errors = sum(result[k] for k in ("connect", "read", "write", "status", "timeout"))
-    if errors:
-        raise BenchError(f"{errors} failed request(s) against ({server.key}): {result}; see {server.log}")
-    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
-    result["cpu_us_per_request"] = cpu / max(result["requests"], 1) * 1e6
-    return result
 
 
 def setup(binary: str, work: Path) -> tuple[Path, dict[str, str], str]:
@@ -256,13 +224,13 @@ def main() -> int:
             raise BenchError("an app does not answer an anonymous request with no principal")
         headers = {case: bearer if with_token else {} for case, (_, with_token, _) in CASES.items()}
         for case, (key, _, path) in CASES.items():  # warm-up
-            wrk(servers[key], path, headers[case], max(1, args.seconds // 3), args.connections)
+            wrk(servers[key], path, max(1, args.seconds // 3), args.connections, headers=headers[case])
         results: dict[str, list[dict]] = {case: [] for case in CASES}
         order = list(CASES)
         for r in range(args.rounds):
             for case in order[r % len(order) :] + order[: r % len(order)]:
                 key, _, path = CASES[case]
-                results[case].append(wrk(servers[key], path, headers[case], args.seconds, args.connections))
+                results[case].append(wrk(servers[key], path, args.seconds, args.connections, headers=headers[case]))
             print(f"  round {r + 1}/{args.rounds} done", flush=True)
         report(results, args.seconds, args.connections)
         (work.parent / "auth-results.json").write_text(json.dumps(results, indent=1))

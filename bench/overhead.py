@@ -165,9 +165,17 @@ def stop_server(server: Server) -> None:
             server.proc.wait()
 
 
-def wrk(server: Server, path: str, seconds: int, connections: int, method: str = "GET") -> dict:
+def wrk(
+    server: Server,
+    path: str,
+    seconds: int,
+    connections: int,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+) -> dict:
     seconds = max(1, round(seconds))  # wrk takes whole seconds
     env = dict(os.environ, WRK_METHOD=method, WRK_BODY=CREATE_BODY if method == "POST" else "")
+    header_args = [arg for name, value in (headers or {}).items() for arg in ("-H", f"{name}: {value}")]
     before = cpu_seconds(server.proc.pid)
     out = subprocess.run(
         [
@@ -177,6 +185,7 @@ def wrk(server: Server, path: str, seconds: int, connections: int, method: str =
             f"-d{seconds}s",
             "--timeout",
             "10s",
+            *header_args,
             "-s",
             str(HERE / "wrk_report.lua"),
             server.url(path),
