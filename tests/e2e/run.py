@@ -32,6 +32,7 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
 import socket
 import subprocess
@@ -61,6 +62,8 @@ class Outcome:
     python: str
     features: list[str]
     steps: list[tuple[str, float, bool]] = field(default_factory=list)
+    # The output of each failed step, as (label, its lines in the log).
+    failures: list[tuple[str, list[str]]] = field(default_factory=list)
     error: str = ""
     # What the quick start did with each line of the README.
     quick_start: list[str] = field(default_factory=list)
@@ -105,11 +108,14 @@ def default_jobs() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-def run(cmd: list[str], cwd: Path, env: dict[str, str], log: Path) -> tuple[bool, float]:
+def run(cmd: list[str], cwd: Path, env: dict[str, str], log: Path) -> tuple[bool, float, list[str]]:
+    """Runs one step with its output appended to the log; returns whether it passed, its
+    time, and its own lines of the log (so that a failure is reported by what the step said)."""
     start = time.monotonic()
     with log.open("ab") as out:
         out.write(f"\n$ {' '.join(cmd)}\n".encode())
         out.flush()
+        offset = out.tell()
         try:
             code = subprocess.run(
                 cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=STEP_TIMEOUT
@@ -117,7 +123,11 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str], log: Path) -> tuple[bool
         except subprocess.TimeoutExpired:
             out.write(f"timed out after {STEP_TIMEOUT} s\n".encode())
             code = -1
-    return code == 0, time.monotonic() - start
+    seconds = time.monotonic() - start
+    with log.open("rb") as f:
+        f.seek(offset)
+        lines = f.read().decode(errors="replace").splitlines()
+    return code == 0, seconds, lines
 
 
 def catalog(binary: str, template: str) -> list[dict]:
@@ -178,8 +188,10 @@ def check_project(
         env["PAXX_MODULES"] = str(FIXTURE_SETS[name][0])
 
     def step(label: str, cmd: list[str], cwd: Path = project) -> bool:
-        ok, seconds = run(cmd, cwd, env, log)
+        ok, seconds, lines = run(cmd, cwd, env, log)
         outcome.steps.append((label, seconds, ok))
+        if not ok:
+            outcome.failures.append((label, lines))
         return ok
 
     new_cmd = [binary, "new", str(project), "--name", f"e2e-{name}"]
@@ -208,6 +220,8 @@ def check_project(
     quick = quickstart.run(project / "README.md", project, shell, log, status["name"], int(shell["UVICORN_PORT"]))
     outcome.quick_start = quick.lines
     outcome.steps.append(("quick start", quick.seconds, quick.ok))
+    if not quick.ok:
+        outcome.failures.append(("quick start", quick.lines))
     try:
         if not step("up", [binary, "up", "--detach"]):
             outcome.error = "paxx-compose up failed"
@@ -250,10 +264,31 @@ def report(outcome: Outcome, wall: float, work: Path) -> str:
         lines.append(f"    SKIP {o.skipped}")
     if not o.ok:
         log = work / f"{o.name}-{python_label(o.python)}.log"
-        lines.append(f"    failed: {o.error or 'see log'}; last lines of {log}:")
-        text = log.read_text(errors="replace").splitlines() if log.exists() else []
-        lines += [f"      {line}" for line in text[-60:]]
+        lines.append(f"    failed: {o.error or 'see the steps below'} (whole log: {log})")
+        for label, output in o.failures:
+            lines.append(f"    last lines of step '{label}':")
+            lines += [f"      {line}" for line in output[-60:]]
     return "\n".join(lines)
+
+
+# Lines of a step's output that name what failed: pytest's short summary, mypy's and
+# ruff's findings, a traceback's last line.
+_VERDICT = re.compile(r"^(FAILED |ERROR |[^ ].*: error: |[A-Za-z_.]+(Error|Exception): |.*\d+ failed)")
+
+
+def failure_summary(outcomes: list[Outcome]) -> list[str]:
+    """What failed, in a few lines, for the very end of the output (where a CI log that
+    shows only its tail still shows it)."""
+    lines: list[str] = []
+    for o in outcomes:
+        if o.ok:
+            continue
+        lines.append(f"  {o.name} ({python_label(o.python)}): {o.error or 'failed steps below'}")
+        for label, output in o.failures:
+            verdicts = [line for line in output if _VERDICT.match(line)]
+            lines.append(f"    step '{label}':")
+            lines += [f"      {line[:300]}" for line in (verdicts or output[-5:])[-25:]]
+    return lines
 
 
 def main() -> int:
@@ -329,6 +364,8 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
     failed = [o.name for o in outcomes if not o.ok]
     if failed:
+        print("what failed:")
+        print("\n".join(failure_summary(outcomes)))
         print(f"end-to-end FAILED for: {', '.join(failed)}")
         return 1
     print(f"end-to-end ok: {len(outcomes)} project(s)")
