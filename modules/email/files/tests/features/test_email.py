@@ -268,13 +268,15 @@ class DevelopmentMailStore:
     maildir: Path | None
     mailpit_url: str | None
 
-    async def find(self, token: str) -> bytes | None:
-        """The raw message holding `token` (in its subject), if stored yet."""
+    async def find(self, token: str, *also: str) -> bytes | None:
+        """The raw message holding `token` (in its subject or an address) and each of
+        `also`, if stored yet."""
+        wanted = [text.encode() for text in (token, *also)]
         if self.maildir is not None:
             box = mailbox.Maildir(self.maildir, create=False)
             for key in box.keys():
                 raw = box.get_bytes(key)
-                if token.encode() in raw:
+                if all(text in raw for text in wanted):
                     return raw
         if self.mailpit_url is not None:
             async with httpx.AsyncClient(base_url=self.mailpit_url, timeout=5) as api:
@@ -283,7 +285,8 @@ class DevelopmentMailStore:
                 for summary in found.json().get("messages") or []:
                     raw_response = await api.get(f"/api/v1/message/{summary['ID']}/raw")
                     raw_response.raise_for_status()
-                    return raw_response.content
+                    if all(text in raw_response.content for text in wanted):
+                        return raw_response.content
         return None
 
 
