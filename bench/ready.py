@@ -12,6 +12,13 @@ floor: the project's Python importing `app.worker` (the worker cannot be ready s
 Services that run through a fallback (moto, aiosmtpd under uvx) have no baseline; they
 count in `up`'s time only.
 
+Python's bytecode cache. The services run with Python's default, which writes compiled
+modules (`.pyc`) on the first import and reads them afterwards; `PYTHONDONTWRITEBYTECODE`
+is removed from their environment if the caller's has it (these build machines set it
+everywhere). A case of its own, "no bytecode cache", deletes the project's compiled
+modules and times `up` with it set to 1, as every start is on such a machine: the worker
+compiles every module it imports again (the cache is written back before the next case).
+
 `--before PATH`: another paxx-compose (e.g. an older commit's build, with its own catalog's
 manifests) timed the same way on the same projects, interleaved: a before/after in one run.
 
@@ -171,6 +178,11 @@ def import_worker(project: Path, env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
+def drop_bytecode(project: Path) -> None:
+    for cache in list(project.rglob("__pycache__")):
+        shutil.rmtree(cache, ignore_errors=True)
+
+
 def compatible_all(binary: str) -> list[str]:
     """Every module of the fastapi template, leaving out the later one of a conflicting pair."""
     listed = json.loads(subprocess.run([binary, "list", "--json"], check=True, capture_output=True, text=True).stdout)
@@ -196,11 +208,12 @@ def bench(
     down(binary, project, env)
     services = bare_services(binary, project, env)
     worker = "tasks" in features
-    times: dict[str, list[float]] = {"up": [], "before": [], "bare": [], "import": []}
+    times: dict[str, list[float]] = {"up": [], "nopyc": [], "before": [], "bare": [], "import": []}
+    no_cache = {**env, "PYTHONDONTWRITEBYTECODE": "1"}
     each: dict[str, list[float]] = {}
     print(f"[{name}] {rounds} rounds of second starts, beside the bare binaries …", file=sys.stderr, flush=True)
     for r in range(rounds + 1):  # the first is a warm-up
-        cases = ["up", "bare", *(["before"] if before else [])]
+        cases = ["up", "bare", *(["nopyc"] if worker else []), *(["before"] if before else [])]
         for case in cases[r % len(cases) :] + cases[: r % len(cases)]:
             if case == "before":
                 assert before is not None
@@ -208,6 +221,13 @@ def bench(
                 down(before, project, env)
                 if r:
                     times["before"].append(took)
+            elif case == "nopyc":
+                drop_bytecode(project)
+                took, _ = up(binary, project, no_cache)
+                down(binary, project, no_cache)
+                import_worker(project, env)  # writes the cache back
+                if r:
+                    times["nopyc"].append(took)
             elif case == "up":
                 took, per = up(binary, project, env)
                 down(binary, project, env)
@@ -241,6 +261,11 @@ def report(results: list[dict], rounds: int) -> None:
         t = res["times"]
         ratios = [a / b for a, b in zip(t["up"], t["bare"], strict=True)]
         rows.append([f"{res['name']}: `up --detach`, second start", *fmt(t["up"]), f"{statistics.median(ratios):.2f}x"])
+        if t["nopyc"]:
+            slow = [a / b for a, b in zip(t["nopyc"], t["bare"], strict=True)]
+            rows.append(
+                [f"{res['name']}: the same, no bytecode cache", *fmt(t["nopyc"]), f"{statistics.median(slow):.2f}x"]
+            )
         if t["before"]:
             was = [a / b for a, b in zip(t["before"], t["bare"], strict=True)]
             rows.append(
@@ -281,6 +306,8 @@ def main() -> int:
     env.setdefault("UV_CACHE_DIR", str(Path.home() / ".cache" / "paxx-e2e-uv"))
     env["UV_PROJECT_ENVIRONMENT"] = ".venv"
     env.pop("VIRTUAL_ENV", None)
+    if env.pop("PYTHONDONTWRITEBYTECODE", None):
+        print("note: PYTHONDONTWRITEBYTECODE is set here; removed for the services (Python's default)", file=sys.stderr)
     try:
         results = [
             bench(binary, work, "redis+tasks", ["redis", "tasks"], args.rounds, env, before),
