@@ -1,11 +1,12 @@
-//! `up`: check everything first, start the services in order, and either return once
-//! they are ready (`--detach`, leaving a background supervisor: daemon.rs) or stay in the
-//! foreground showing their output until Ctrl-C, then stop them last-started first.
+//! `up`: check everything first, start the services (side by side where `after` allows),
+//! and either return once they are ready (`--detach`, leaving a background supervisor:
+//! daemon.rs) or stay in the foreground showing their output until Ctrl-C, then stop
+//! them last-started first.
 //! While they run, watch.rs restarts those that fail.
 
 use std::collections::BTreeMap;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 
 use crate::printer::{note, ExitStatus};
 use crate::resolve::ResolvedService;
@@ -67,7 +68,7 @@ pub fn up(loaded: &Loaded, names: &[String], mode: Mode) -> Result<ExitStatus> {
         detached: detach,
         prefixes: &prefixes,
     };
-    let started = match start_in_order(&starter, &layout, &selected, &to_start) {
+    let started = match start_in_waves(&starter, &layout, &selected, &to_start) {
         Ok(started) => started,
         Err(err) => {
             let _ = state::remove(&supervisor_file);
@@ -134,29 +135,96 @@ fn to_start(layout: &Layout, selected: &[ResolvedService]) -> Result<Vec<Resolve
     Ok(to_start)
 }
 
-/// Starts `to_start` one after another, each ready before the next; on a failure the
-/// ones already started are stopped again.
-fn start_in_order(
+/// Starts `to_start` in waves (`waves`): the services of a wave side by side, each wave
+/// once the one before is ready; on a failure the ones started, and those that did
+/// start in the failing wave, are stopped again and the first error (in start order) is
+/// returned.
+fn start_in_waves(
     starter: &Starter,
     layout: &Layout,
     selected: &[ResolvedService],
     to_start: &[ResolvedService],
 ) -> Result<Vec<Started>> {
     let mut started: Vec<Started> = Vec::new();
-    for service in to_start {
-        let index = selected.iter().position(|s| s.name == service.name);
-        let gate = || layout.run_lock().map(Some);
-        let attempt = state::next_seq(layout)
-            .and_then(|seq| starter.start(service, index.unwrap_or(0), seq, 0, &gate));
-        match attempt {
-            Ok(s) => started.push(s),
-            Err(err) => {
-                watch::stop_all(layout, &mut started);
-                return Err(err);
+    for wave in waves(to_start) {
+        let mut first_error = None;
+        for attempt in start_wave(starter, layout, selected, &wave) {
+            match attempt {
+                Ok(s) => started.push(s),
+                Err(err) => {
+                    first_error.get_or_insert(err);
+                }
             }
+        }
+        if let Some(err) = first_error {
+            watch::stop_all(layout, &mut started);
+            return Err(err);
         }
     }
     Ok(started)
+}
+
+/// Starts one wave, each service in a thread of its own (a wave of one in this thread),
+/// and returns their outcomes in the wave's order.
+fn start_wave(
+    starter: &Starter,
+    layout: &Layout,
+    selected: &[ResolvedService],
+    wave: &[&ResolvedService],
+) -> Vec<Result<Started>> {
+    let start_one = |service: &ResolvedService, seq: Result<u64>| -> Result<Started> {
+        let index = selected.iter().position(|s| s.name == service.name);
+        let gate = || layout.run_lock().map(Some);
+        starter.start(service, index.unwrap_or(0), seq?, 0, &gate)
+    };
+    // Sequence numbers one at a time: they come from one file.
+    let seqs: Vec<Result<u64>> = wave.iter().map(|_| state::next_seq(layout)).collect();
+    if wave.len() == 1 {
+        return wave
+            .iter()
+            .zip(seqs)
+            .map(|(s, seq)| start_one(s, seq))
+            .collect();
+    }
+    std::thread::scope(|scope| {
+        let threads: Vec<_> = wave
+            .iter()
+            .zip(seqs)
+            .map(|(service, seq)| scope.spawn(move || start_one(service, seq)))
+            .collect();
+        threads
+            .into_iter()
+            .zip(wave)
+            .map(|(thread, service)| {
+                thread
+                    .join()
+                    .unwrap_or_else(|_| Err(anyhow!("{}: its start panicked", service.name)))
+            })
+            .collect()
+    })
+}
+
+/// `to_start` (in start order: a service after those it names in `after`) grouped in
+/// waves: a service joins the wave after the last of those it names that this `up`
+/// starts; one that is running already holds nothing up. Within a wave, start order.
+fn waves(to_start: &[ResolvedService]) -> Vec<Vec<&ResolvedService>> {
+    let mut wave_of: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut waves: Vec<Vec<&ResolvedService>> = Vec::new();
+    for service in to_start {
+        let wave = service
+            .after
+            .iter()
+            .filter_map(|name| wave_of.get(name.as_str()))
+            .map(|w| w + 1)
+            .max()
+            .unwrap_or(0);
+        wave_of.insert(&service.name, wave);
+        if waves.len() <= wave {
+            waves.resize_with(wave + 1, Vec::new);
+        }
+        waves[wave].push(service);
+    }
+    waves
 }
 
 /// Everything that can be known before starting anything: programs, ports, accounts.
@@ -223,4 +291,60 @@ fn write_env(layout: &Layout, loaded: &Loaded) -> Result<()> {
     let path = layout.env_file();
     std::fs::write(&path, super::export_lines(&loaded.resolved.env))
         .with_context(|| format!("cannot write `{}`", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::waves;
+    use crate::manifest::ServiceSpec;
+    use crate::resolve::ResolvedService;
+
+    fn svc(name: &str, after: &[&str]) -> ResolvedService {
+        ResolvedService {
+            spec: ServiceSpec::for_test(name, after),
+            state: String::new(),
+        }
+    }
+
+    fn names(to_start: &[ResolvedService]) -> Vec<Vec<&str>> {
+        waves(to_start)
+            .iter()
+            .map(|wave| wave.iter().map(|s| s.name.as_str()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn services_that_wait_for_nothing_start_together() {
+        let all = [
+            svc("postgres", &[]),
+            svc("smtp", &[]),
+            svc("redis", &[]),
+            svc("minio", &[]),
+            svc("worker", &["postgres", "redis"]),
+        ];
+        assert_eq!(
+            names(&all),
+            [vec!["postgres", "smtp", "redis", "minio"], vec!["worker"]]
+        );
+    }
+
+    #[test]
+    fn a_chain_starts_one_wave_per_link() {
+        let all = [
+            svc("a", &[]),
+            svc("b", &["a"]),
+            svc("c", &["b"]),
+            svc("d", &["a"]),
+        ];
+        assert_eq!(names(&all), [vec!["a"], vec!["b", "d"], vec!["c"]]);
+    }
+
+    #[test]
+    fn a_service_already_running_holds_nothing_up() {
+        // `redis` is running: not among those to start.
+        let to_start = [svc("postgres", &[]), svc("worker", &["postgres", "redis"])];
+        assert_eq!(names(&to_start), [vec!["postgres"], vec!["worker"]]);
+        let to_start = [svc("worker", &["redis"])];
+        assert_eq!(names(&to_start), [vec!["worker"]]);
+    }
 }
