@@ -5,6 +5,7 @@
 //! While they run, watch.rs restarts those that fail.
 
 use std::collections::BTreeMap;
+use std::sync::{Condvar, Mutex, PoisonError};
 
 use anyhow::{anyhow, bail, Context, Result};
 
@@ -68,7 +69,7 @@ pub fn up(loaded: &Loaded, names: &[String], mode: Mode) -> Result<ExitStatus> {
         detached: detach,
         prefixes: &prefixes,
     };
-    let started = match start_in_waves(&starter, &layout, &selected, &to_start) {
+    let started = match start_all(&starter, &layout, &selected, &to_start) {
         Ok(started) => started,
         Err(err) => {
             let _ = state::remove(&supervisor_file);
@@ -135,96 +136,110 @@ fn to_start(layout: &Layout, selected: &[ResolvedService]) -> Result<Vec<Resolve
     Ok(to_start)
 }
 
-/// Starts `to_start` in waves (`waves`): the services of a wave side by side, each wave
-/// once the one before is ready; on a failure the ones started, and those that did
-/// start in the failing wave, are stopped again and the first error (in start order) is
-/// returned.
-fn start_in_waves(
+/// Starts `to_start` side by side, each service in a thread of its own once every
+/// service it names in `after` that this `up` starts is ready (one running already
+/// holds nothing up). After a failure nothing more starts; what did start is stopped
+/// again and the first error, in start order, is returned.
+fn start_all(
     starter: &Starter,
     layout: &Layout,
     selected: &[ResolvedService],
     to_start: &[ResolvedService],
 ) -> Result<Vec<Started>> {
-    let mut started: Vec<Started> = Vec::new();
-    for wave in waves(to_start) {
-        let mut first_error = None;
-        for attempt in start_wave(starter, layout, selected, &wave) {
-            match attempt {
-                Ok(s) => started.push(s),
-                Err(err) => {
-                    first_error.get_or_insert(err);
-                }
-            }
+    let waits_for: Vec<Vec<usize>> = to_start
+        .iter()
+        .map(|service| {
+            (service.after.iter())
+                .filter_map(|name| to_start.iter().position(|s| &s.name == name))
+                .collect()
+        })
+        .collect();
+    // Numbered in start order (`down` stops the last first); no other `up` starts
+    // services meanwhile: the caller holds the project's lock.
+    let first_seq = state::next_seq(layout)?;
+    let progress = Mutex::new(vec![Progress::Waiting; to_start.len()]);
+    let changed = Condvar::new();
+    let start_one = |i: usize| -> Option<Result<Started>> {
+        if !wait_for_turn(&progress, &changed, &waits_for[i]) {
+            set_progress(&progress, &changed, i, Progress::Failed);
+            return None;
         }
-        if let Some(err) = first_error {
-            watch::stop_all(layout, &mut started);
-            return Err(err);
-        }
-    }
-    Ok(started)
-}
-
-/// Starts one wave, each service in a thread of its own (a wave of one in this thread),
-/// and returns their outcomes in the wave's order.
-fn start_wave(
-    starter: &Starter,
-    layout: &Layout,
-    selected: &[ResolvedService],
-    wave: &[&ResolvedService],
-) -> Vec<Result<Started>> {
-    let start_one = |service: &ResolvedService, seq: Result<u64>| -> Result<Started> {
+        let service = &to_start[i];
         let index = selected.iter().position(|s| s.name == service.name);
         let gate = || layout.run_lock().map(Some);
-        starter.start(service, index.unwrap_or(0), seq?, 0, &gate)
+        let outcome = starter.start(service, index.unwrap_or(0), first_seq + i as u64, 0, &gate);
+        let done = if outcome.is_ok() {
+            Progress::Ready
+        } else {
+            Progress::Failed
+        };
+        set_progress(&progress, &changed, i, done);
+        Some(outcome)
     };
-    // Sequence numbers one at a time: they come from one file.
-    let seqs: Vec<Result<u64>> = wave.iter().map(|_| state::next_seq(layout)).collect();
-    if wave.len() == 1 {
-        return wave
-            .iter()
-            .zip(seqs)
-            .map(|(s, seq)| start_one(s, seq))
+    let outcomes: Vec<Option<Result<Started>>> = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..to_start.len())
+            .map(|i| scope.spawn(move || start_one(i)))
             .collect();
-    }
-    std::thread::scope(|scope| {
-        let threads: Vec<_> = wave
-            .iter()
-            .zip(seqs)
-            .map(|(service, seq)| scope.spawn(move || start_one(service, seq)))
-            .collect();
-        threads
-            .into_iter()
-            .zip(wave)
+        (threads.into_iter().zip(to_start))
             .map(|(thread, service)| {
-                thread
-                    .join()
-                    .unwrap_or_else(|_| Err(anyhow!("{}: its start panicked", service.name)))
+                (thread.join())
+                    .unwrap_or_else(|_| Some(Err(anyhow!("{}: its start panicked", service.name))))
             })
             .collect()
-    })
+    });
+    let mut started = Vec::new();
+    let mut first_error = None;
+    for outcome in outcomes.into_iter().flatten() {
+        match outcome {
+            Ok(s) => started.push(s),
+            Err(err) => {
+                first_error.get_or_insert(err);
+            }
+        }
+    }
+    match first_error {
+        Some(err) => {
+            watch::stop_all(layout, &mut started);
+            Err(err)
+        }
+        None => Ok(started),
+    }
 }
 
-/// `to_start` (in start order: a service after those it names in `after`) grouped in
-/// waves: a service joins the wave after the last of those it names that this `up`
-/// starts; one that is running already holds nothing up. Within a wave, start order.
-fn waves(to_start: &[ResolvedService]) -> Vec<Vec<&ResolvedService>> {
-    let mut wave_of: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut waves: Vec<Vec<&ResolvedService>> = Vec::new();
-    for service in to_start {
-        let wave = service
-            .after
-            .iter()
-            .filter_map(|name| wave_of.get(name.as_str()))
-            .map(|w| w + 1)
-            .max()
-            .unwrap_or(0);
-        wave_of.insert(&service.name, wave);
-        if waves.len() <= wave {
-            waves.resize_with(wave + 1, Vec::new);
-        }
-        waves[wave].push(service);
+/// Where a service of this `up` is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Progress {
+    Waiting,
+    Ready,
+    Failed,
+}
+
+/// What a waiting service does, given where the services it waits for are and whether
+/// any start has failed.
+fn turn(progress: &[Progress], waits_for: &[usize]) -> Option<bool> {
+    if progress.contains(&Progress::Failed) {
+        return Some(false);
     }
-    waves
+    waits_for
+        .iter()
+        .all(|&i| progress[i] == Progress::Ready)
+        .then_some(true)
+}
+
+/// Blocks until the services in `waits_for` are ready (true) or a start failed (false).
+fn wait_for_turn(progress: &Mutex<Vec<Progress>>, changed: &Condvar, waits_for: &[usize]) -> bool {
+    let mut now = progress.lock().unwrap_or_else(PoisonError::into_inner);
+    loop {
+        if let Some(go) = turn(&now, waits_for) {
+            return go;
+        }
+        now = changed.wait(now).unwrap_or_else(PoisonError::into_inner);
+    }
+}
+
+fn set_progress(progress: &Mutex<Vec<Progress>>, changed: &Condvar, i: usize, to: Progress) {
+    progress.lock().unwrap_or_else(PoisonError::into_inner)[i] = to;
+    changed.notify_all();
 }
 
 /// Everything that can be known before starting anything: programs, ports, accounts.
@@ -295,56 +310,22 @@ fn write_env(layout: &Layout, loaded: &Loaded) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::waves;
-    use crate::manifest::ServiceSpec;
-    use crate::resolve::ResolvedService;
+    use super::turn;
+    use super::Progress::{Failed, Ready, Waiting};
 
-    fn svc(name: &str, after: &[&str]) -> ResolvedService {
-        ResolvedService {
-            spec: ServiceSpec::for_test(name, after),
-            state: String::new(),
-        }
-    }
-
-    fn names(to_start: &[ResolvedService]) -> Vec<Vec<&str>> {
-        waves(to_start)
-            .iter()
-            .map(|wave| wave.iter().map(|s| s.name.as_str()).collect())
-            .collect()
+    #[test]
+    fn a_service_starts_once_those_it_waits_for_are_ready() {
+        // postgres, redis, minio, worker (after postgres and redis)
+        assert_eq!(turn(&[Waiting, Waiting, Waiting, Waiting], &[]), Some(true));
+        assert_eq!(turn(&[Waiting, Waiting, Waiting, Waiting], &[0, 1]), None);
+        assert_eq!(turn(&[Ready, Waiting, Waiting, Waiting], &[0, 1]), None);
+        // minio still starting does not hold the worker up
+        assert_eq!(turn(&[Ready, Ready, Waiting, Waiting], &[0, 1]), Some(true));
     }
 
     #[test]
-    fn services_that_wait_for_nothing_start_together() {
-        let all = [
-            svc("postgres", &[]),
-            svc("smtp", &[]),
-            svc("redis", &[]),
-            svc("minio", &[]),
-            svc("worker", &["postgres", "redis"]),
-        ];
-        assert_eq!(
-            names(&all),
-            [vec!["postgres", "smtp", "redis", "minio"], vec!["worker"]]
-        );
-    }
-
-    #[test]
-    fn a_chain_starts_one_wave_per_link() {
-        let all = [
-            svc("a", &[]),
-            svc("b", &["a"]),
-            svc("c", &["b"]),
-            svc("d", &["a"]),
-        ];
-        assert_eq!(names(&all), [vec!["a"], vec!["b", "d"], vec!["c"]]);
-    }
-
-    #[test]
-    fn a_service_already_running_holds_nothing_up() {
-        // `redis` is running: not among those to start.
-        let to_start = [svc("postgres", &[]), svc("worker", &["postgres", "redis"])];
-        assert_eq!(names(&to_start), [vec!["postgres"], vec!["worker"]]);
-        let to_start = [svc("worker", &["redis"])];
-        assert_eq!(names(&to_start), [vec!["worker"]]);
+    fn after_a_failure_nothing_more_starts() {
+        assert_eq!(turn(&[Ready, Ready, Failed, Waiting], &[0, 1]), Some(false));
+        assert_eq!(turn(&[Failed, Waiting], &[]), Some(false));
     }
 }

@@ -90,3 +90,27 @@ fn a_redis_key_probe_waits_for_its_key() {
     p.run(&["down"]).ok();
     p.assert_nothing_running();
 }
+
+/// Services start side by side: `follower` waits for `quick` (its `after`) only, not for
+/// `slow`, whose probe takes 6 s; `up` returns once all three are ready.
+#[test]
+fn a_service_waits_only_for_the_services_it_names_in_after() {
+    let ports = [
+        ("slow", free_port()),
+        ("quick", free_port()),
+        ("follower", free_port()),
+    ];
+    let p = Project::new(&["sidebyside"], &ports);
+    let up = p.run(&["up", "--detach"]);
+    up.ok();
+    let line_of = |name: &str| {
+        up.stderr
+            .lines()
+            .position(|l| l.starts_with(&format!("{name}: ready on")))
+            .unwrap_or_else(|| panic!("no ready line for {name}: {up:#?}"))
+    };
+    assert!(line_of("quick") < line_of("follower"), "{up:#?}");
+    assert!(line_of("follower") < line_of("slow"), "{up:#?}");
+    p.run(&["down"]).ok();
+    p.assert_nothing_running();
+}
