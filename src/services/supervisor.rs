@@ -5,6 +5,7 @@
 //! While they run, watch.rs restarts those that fail.
 
 use std::collections::BTreeMap;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Condvar, Mutex, PoisonError};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -167,7 +168,12 @@ fn start_all(
         let service = &to_start[i];
         let index = selected.iter().position(|s| s.name == service.name);
         let gate = || layout.run_lock().map(Some);
-        let outcome = starter.start(service, index.unwrap_or(0), first_seq + i as u64, 0, &gate);
+        // A panic must still say "failed": the services waiting for this one would wait
+        // forever otherwise.
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+            starter.start(service, index.unwrap_or(0), first_seq + i as u64, 0, &gate)
+        }))
+        .unwrap_or_else(|_| Err(anyhow!("{}: its start panicked", service.name)));
         let done = if outcome.is_ok() {
             Progress::Ready
         } else {
