@@ -1,6 +1,8 @@
 """Throwaway PostgreSQL databases for the tests, migrated with Alembic."""
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from alembic import command
@@ -73,3 +75,19 @@ async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
 async def downgrade(engine: AsyncEngine, revision: str = "base") -> None:
     async with engine.begin() as connection:
         await connection.run_sync(_downgrade, revision)
+
+
+@asynccontextmanager
+async def migrated_database(server: URL, url: URL) -> AsyncIterator[URL]:
+    """The database at `url`, created on `server` and migrated to every head while the
+    block runs, dropped afterwards."""
+    await create_database(server, url)
+    try:
+        engine = create_async_engine(url)
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+        yield url
+    finally:
+        await drop_database(server, url)

@@ -71,16 +71,8 @@ CONTRACT_SETTINGS = settings(deadline=None, suppress_health_check=list(HealthChe
 @pytest.fixture(scope="module", autouse=True)
 async def contract_database() -> AsyncIterator[None]:
     """The application's database, created and migrated for these tests alone."""
-    await database.create_database(SERVER_URL, DATABASE_URL)
-    try:
-        engine = create_async_engine(DATABASE_URL)
-        try:
-            await database.upgrade(engine)
-        finally:
-            await engine.dispose()
+    async with database.migrated_database(SERVER_URL, DATABASE_URL):
         yield
-    finally:
-        await database.drop_database(SERVER_URL, DATABASE_URL)
 
 
 def test_the_document_is_valid_openapi_3_1() -> None:

@@ -3,6 +3,19 @@
 
 use super::support::*;
 
+/// The seconds `up` says `name` took to be ready: "<name>: ready … (pid <pid>, 6.1 s)".
+fn ready_after(said: &str, name: &str) -> f64 {
+    let line = said
+        .lines()
+        .find(|l| l.starts_with(&format!("{name}: ready")))
+        .unwrap_or_else(|| panic!("no ready line for {name}: {said}"));
+    line.rsplit(", ")
+        .next()
+        .and_then(|t| t.strip_suffix(" s)"))
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"))
+}
+
 /// The probe takes 6 s, more than the 5 s each probe once had: `up` waits for it.
 #[test]
 fn a_probe_slower_than_five_seconds_is_waited_for() {
@@ -10,19 +23,10 @@ fn a_probe_slower_than_five_seconds_is_waited_for() {
     let p = Project::new(&["slowprobe"], &[("slowprobe", port)]);
     let up = p.run(&["up", "--detach", "slowprobe"]);
     up.ok();
-    // "slowprobe: ready on 127.0.0.1:<port> (pid <pid>, 6.1 s)"
-    let line = up
-        .stderr
-        .lines()
-        .find(|l| l.starts_with("slowprobe: ready on"))
-        .unwrap_or_else(|| panic!("{up:#?}"));
-    let took: f64 = line
-        .rsplit(", ")
-        .next()
-        .and_then(|t| t.strip_suffix(" s)"))
-        .and_then(|t| t.parse().ok())
-        .unwrap_or_else(|| panic!("{line}"));
-    assert!(took >= 6.0, "ready only once the probe said so: {up:#?}");
+    assert!(
+        ready_after(&up.stderr, "slowprobe") >= 6.0,
+        "ready only once the probe said so: {up:#?}"
+    );
     p.run(&["down"]).ok();
     p.assert_nothing_running();
 }
@@ -57,18 +61,10 @@ fn a_redis_key_probe_waits_for_its_key() {
     let p = Project::new(&["redismark"], &[("redis", port)]);
     let up = p.run(&["up", "--detach", "redis", "marker"]);
     up.ok();
-    let line = up
-        .stderr
-        .lines()
-        .find(|l| l.starts_with("marker: ready"))
-        .unwrap_or_else(|| panic!("{up:#?}"));
-    let took: f64 = line
-        .rsplit(", ")
-        .next()
-        .and_then(|t| t.strip_suffix(" s)"))
-        .and_then(|t| t.parse().ok())
-        .unwrap_or_else(|| panic!("{line}"));
-    assert!(took >= 1.5, "ready only once the key was set: {up:#?}");
+    assert!(
+        ready_after(&up.stderr, "marker") >= 1.5,
+        "ready only once the key was set: {up:#?}"
+    );
     let status = p.status_json();
     let marker = service(&status, "marker");
     assert_eq!(marker["healthy"], true, "{marker}");

@@ -10,7 +10,6 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from requests.structures import CaseInsensitiveDict
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.core.config import Settings
 from app.features.audit import make_feature
@@ -51,16 +50,8 @@ schema.app = app
 
 @pytest.fixture(scope="module", autouse=True)
 async def contract_database() -> AsyncIterator[None]:
-    await database.create_database(SERVER_URL, DATABASE_URL)
-    try:
-        engine = create_async_engine(DATABASE_URL)
-        try:
-            await database.upgrade(engine)
-        finally:
-            await engine.dispose()
+    async with database.migrated_database(SERVER_URL, DATABASE_URL):
         yield
-    finally:
-        await database.drop_database(SERVER_URL, DATABASE_URL)
 
 
 @schema.parametrize()
