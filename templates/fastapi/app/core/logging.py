@@ -14,6 +14,7 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 from contextvars import ContextVar, Token
 from typing import Any, TextIO
 
@@ -34,12 +35,10 @@ def get_request_id() -> str | None:
     return _request_id.get()
 
 
-def set_request_id(request_id: str | None) -> Token[str | None]:
-    return _request_id.set(request_id)
-
-
-def reset_request_id(token: Token[str | None]) -> None:
-    _request_id.reset(token)
+# The context variable's own methods, not functions around them: the middleware calls
+# them on every request.
+set_request_id: Callable[[str | None], Token[str | None]] = _request_id.set
+reset_request_id: Callable[[Token[str | None]], None] = _request_id.reset
 
 
 _factory_installed = False

@@ -31,6 +31,10 @@ def security_headers(
     return headers, content_security_policy.encode("latin-1")
 
 
+# The request headers PublicUrlMiddleware replaces with the public host.
+_REPLACED_HEADERS = (b"host", b"x-forwarded-host")
+
+
 class PublicUrlMiddleware:
     """Makes every URL the application builds (redirects, `url_for`, `request.url`)
     point at `base_url` (`https://api.example.com`), whatever Host header, scheme or
@@ -44,7 +48,7 @@ class PublicUrlMiddleware:
         self.app = app
         parts = urlsplit(base_url)
         self.scheme = parts.scheme
-        self.host = parts.netloc.encode("latin-1")
+        self.host_header = (b"host", parts.netloc.encode("latin-1"))
         port = parts.port or (443 if parts.scheme == "https" else 80)
         self.server = (parts.hostname or "", port)
 
@@ -58,11 +62,10 @@ class PublicUrlMiddleware:
         else:
             scope["scheme"] = "wss" if self.scheme == "https" else "ws"
         scope["server"] = self.server
-        scope["headers"] = [
-            (name, value)
-            for name, value in scope["headers"]
-            if name not in (b"host", b"x-forwarded-host")
-        ] + [(b"host", self.host)]
+        # The pairs themselves are kept, not unpacked and built again.
+        headers = [h for h in scope["headers"] if h[0] not in _REPLACED_HEADERS]
+        headers.append(self.host_header)
+        scope["headers"] = headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
