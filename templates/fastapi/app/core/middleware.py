@@ -24,7 +24,7 @@ app in another task, through a stream, on every request).
 import logging
 import random
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -136,13 +136,15 @@ class _Sender:
         self.id_header = id_header
         self.started = False
 
-    async def __call__(self, message: Message) -> None:
+    # Not a coroutine function: it hands back the server's own awaitable, so a message
+    # passes through without a coroutine of ours around it.
+    def __call__(self, message: Message) -> Awaitable[None]:
         if message["type"] == "http.response.start":
             self.started = True
             message["headers"] = self.headers.add(
                 message.get("headers", ()), self.id_header
             )
-        await self.send(message)
+        return self.send(message)
 
 
 async def _accept(scope: Scope, receive: Receive, send: Send) -> None:
