@@ -7,7 +7,8 @@ Same route shapes and response bodies, same validated query parameters and body,
 same queries (list: count, then one page ordered by `created_at` and `id`; get: by
 primary key; create: one insert and commit; ready: `SELECT 1`, its result reused for
 a second as the template's probe does) through SQLAlchemy async with asyncpg, the same
-engine and pool settings, one session per request.
+engine and pool settings, one session per request; the routes in the template's
+order, and no documentation routes (the template's production settings turn them off).
 Run from the generated project's environment: `uvicorn bare_app:app --app-dir bench`
 with DATABASE_URL set.
 """
@@ -118,38 +119,14 @@ async def get_session() -> AsyncIterator[AsyncSession]:
         yield session
 
 
-app = FastAPI()
+# Like the template under its production settings (what the benchmark runs): no
+# /docs, /redoc or /openapi.json routes, which the router would try before every route.
+app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
 
 
 @app.get("/health/live")
 async def live() -> Liveness:
     return Liveness()
-
-
-@app.get("/api/v1/items")
-async def list_items(
-    session: Annotated[AsyncSession, Depends(get_session)],
-    params: Annotated[ItemListParams, Query()],
-) -> Page[ItemRead]:
-    filters: list[ColumnElement[bool]] = []
-    if params.name:
-        filters.append(Item.name.icontains(params.name, autoescape=True))
-    if params.min_price is not None:
-        filters.append(Item.price >= params.min_price)
-    if params.max_price is not None:
-        filters.append(Item.price <= params.max_price)
-    column = SORT[params.sort.removeprefix("-")]
-    order = column.desc() if params.sort.startswith("-") else column.asc()
-    total = await session.scalar(select(func.count()).select_from(Item).where(*filters))
-    rows = await session.scalars(
-        select(Item).where(*filters).order_by(order, Item.id).offset(params.offset).limit(params.limit)
-    )
-    return Page[ItemRead](
-        items=[ItemRead.model_validate(item) for item in rows],
-        total=total or 0,
-        offset=params.offset,
-        limit=params.limit,
-    )
 
 
 # The readiness result, reused for a second (HEALTH_CHECK_CACHE_SECONDS' default).
@@ -180,6 +157,32 @@ async def ready(response: Response) -> Readiness:
         return Readiness(status="ok", checks={"database": state})
     response.status_code = 503
     return Readiness(status="unavailable", checks={"database": state})
+
+
+@app.get("/api/v1/items")
+async def list_items(
+    session: Annotated[AsyncSession, Depends(get_session)],
+    params: Annotated[ItemListParams, Query()],
+) -> Page[ItemRead]:
+    filters: list[ColumnElement[bool]] = []
+    if params.name:
+        filters.append(Item.name.icontains(params.name, autoescape=True))
+    if params.min_price is not None:
+        filters.append(Item.price >= params.min_price)
+    if params.max_price is not None:
+        filters.append(Item.price <= params.max_price)
+    column = SORT[params.sort.removeprefix("-")]
+    order = column.desc() if params.sort.startswith("-") else column.asc()
+    total = await session.scalar(select(func.count()).select_from(Item).where(*filters))
+    rows = await session.scalars(
+        select(Item).where(*filters).order_by(order, Item.id).offset(params.offset).limit(params.limit)
+    )
+    return Page[ItemRead](
+        items=[ItemRead.model_validate(item) for item in rows],
+        total=total or 0,
+        offset=params.offset,
+        limit=params.limit,
+    )
 
 
 @app.post("/api/v1/items", status_code=201)

@@ -36,7 +36,8 @@ USER_OF_SESSION = text(
       AND s.id = :session_id AND s.revoked_at IS NULL"""
 )
 
-app = FastAPI()
+# No documentation routes, as the template under production settings.
+app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
 
 
 @app.get("/health/live")

@@ -96,7 +96,7 @@ if wants app; then
   if [ $quick = 1 ]; then
     args=(--rounds 1 --seconds 2 --profile never)
   else
-    args=(--rounds 5 --seconds 5 --profile always)
+    args=(--rounds 12 --seconds 2 --profile always)
   fi
   python3 overhead.py --bin "$bin" --work "$work/app" --py-spy "$tools/bin/py-spy" "${args[@]}" || status=1
 fi
