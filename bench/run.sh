@@ -4,9 +4,11 @@
 # A missed goal is printed (NOT MET), never an exit code: this exits non-zero only when
 # something actually fails (a build, a command, a server, a test suite).
 #
-# Usage: bash bench/run.sh [composition|app|auth|ready|e2e|all]... [--quick] [--log FILE]
+# Usage: bash bench/run.sh [composition|app|modules|auth|ready|e2e|all]... [--quick] [--log FILE]
 #   composition  paxx-compose new vs cookiecutter, copier and cp -a; add/status vs project size (~3 min)
 #   app          bare FastAPI vs the base template vs every module, under wrk (~15 min, --quick ~2 min)
+#   modules      what each module adds to a request: the base template with one module vs without
+#                it, CPU µs per request and throughput, under wrk (~15 min, --quick ~4 min)
 #   auth         a request with a bearer token vs the same one anonymous, and vs a bare FastAPI
 #                app doing the same JWT check, under wrk (~5 min, --quick ~2 min)
 #   ready        time to ready: `up --detach` on base+redis+tasks and on every module, second
@@ -28,16 +30,16 @@ quick=0
 log=""
 while [ $# -gt 0 ]; do
   case "$1" in
-    composition|app|auth|ready|e2e) modes+=("$1") ;;
-    all) modes+=(composition app auth ready e2e) ;;
+    composition|app|modules|auth|ready|e2e) modes+=("$1") ;;
+    all) modes+=(composition app modules auth ready e2e) ;;
     --quick) quick=1 ;;
     --log) [ $# -ge 2 ] || { echo "--log needs a file" >&2; exit 2; }; log="$2"; [[ "$log" = /* ]] || log="$start_dir/$log"; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$self"; exit 0 ;;
-    *) echo "unknown argument: $1 (use composition, app, auth, ready, e2e, all, --quick, --log FILE)" >&2; exit 2 ;;
+    *) echo "unknown argument: $1 (use composition, app, modules, auth, ready, e2e, all, --quick, --log FILE)" >&2; exit 2 ;;
   esac
   shift
 done
-[ ${#modes[@]} -gt 0 ] || modes=(composition app auth ready e2e)
+[ ${#modes[@]} -gt 0 ] || modes=(composition app modules auth ready e2e)
 wants() { [[ " ${modes[*]} " == *" $1 "* ]]; }
 
 work=${BENCH_WORK:-/tmp/paxx-bench}
@@ -48,8 +50,8 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
 need_apt=()   # required
 want_apt=()   # optional: eatmydata only adds a diagnostic row
 if wants composition; then command -v eatmydata >/dev/null || want_apt+=(eatmydata); fi
-if wants app || wants auth; then command -v wrk >/dev/null || need_apt+=(wrk); fi
-if wants app || wants auth || wants ready; then
+if wants app || wants modules || wants auth; then command -v wrk >/dev/null || need_apt+=(wrk); fi
+if wants app || wants modules || wants auth || wants ready; then
   # The services' (PostgreSQL, Redis …): the `debian` fields of the catalog's manifests.
   services_apt=$(python3 tests/debian_packages.py --missing)
   need_apt+=($services_apt)
@@ -77,7 +79,7 @@ if wants composition || wants app || wants auth; then
     VIRTUAL_ENV="$tools" uv pip install --quiet "copier>=9,<10" "cookiecutter>=2.6,<3" "py-spy>=0.3"
   fi
 fi
-if wants composition || wants app || wants ready; then
+if wants composition || wants app || wants modules || wants ready; then
   command -v cargo >/dev/null || { echo "cargo is required (rustup)" >&2; exit 1; }
   say "building paxx-compose (release)"
   cargo build --release --locked --quiet
@@ -100,6 +102,11 @@ if wants app; then
   fi
   python3 overhead.py --bin "$bin" --work "$work/app" --py-spy "$tools/bin/py-spy" "${args[@]}" || status=1
 fi
+if wants modules; then
+  say "what each module adds to a request"
+  rounds=6; [ $quick = 1 ] && rounds=1
+  python3 module_costs.py --bin "$bin" --work "$work/modules" --rounds $rounds || status=1
+fi
 if wants ready; then
   say "time to ready"
   rounds=5; [ $quick = 1 ] && rounds=2
@@ -119,5 +126,5 @@ if wants e2e; then
   fi
 fi
 # Scratch folders go unless asked to keep them, or something failed (to look at them).
-if [ -z "${BENCH_KEEP:-}" ] && [ $status = 0 ]; then rm -rf "$work/composition" "$work/app" "$work/auth" "$work/ready"; fi
+if [ -z "${BENCH_KEEP:-}" ] && [ $status = 0 ]; then rm -rf "$work/composition" "$work/app" "$work/modules" "$work/auth" "$work/ready"; fi
 exit $status

@@ -6,9 +6,9 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api.main import api_router
+from app.api.main import API_ROUTERS
 from app.api.routes import health
-from app.core.config import Settings, get_settings
+from app.core.config import API_V1_PREFIX, Settings, get_settings
 from app.core.db import Database
 from app.core.errors import install_error_handlers
 from app.core.events import install_event_listeners
@@ -78,7 +78,8 @@ def create_app(
     install_error_handlers(app)
     install_openapi(app)
     health.add_routes(app)
-    app.include_router(api_router)
+    for router in API_ROUTERS:
+        app.include_router(router, prefix=API_V1_PREFIX)
     for feature in features:
         if feature.router is not None:
             app.include_router(feature.router)
