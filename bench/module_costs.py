@@ -23,7 +23,6 @@ Usage: module_costs.py --bin PAXX_COMPOSE [--work DIR] [--rounds N] [--seconds S
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import statistics
 import subprocess
@@ -44,6 +43,7 @@ from overhead import (
     setup,
     spread,
     start_server,
+    start_services,
     stop_server,
     url_path,
     wrk,
@@ -82,15 +82,7 @@ def main() -> int:
     env: dict[str, str] = {}
     try:
         base, full, env, python = setup(binary, work, names)
-        run([binary, "up", "--detach"], full, env, work / "setup.log")
-        env.update(
-            json.loads(
-                subprocess.run([binary, "env", "--json"], cwd=full, check=True, capture_output=True, text=True).stdout
-            )
-        )
-        env.update(SETTINGS)
-        run([python, "-m", "alembic", "upgrade", "heads"], full, env, work / "setup.log")
-        run([python, str(HERE / "seed.py")], full, env, work / "setup.log")
+        start_services(binary, full, python, env, SETTINGS, work / "setup.log")
 
         def reseed() -> None:
             run([python, str(HERE / "seed.py")], full, env, work / "setup.log")
@@ -110,7 +102,7 @@ def main() -> int:
             )
         )
         print(
-            f"\n{args.rounds} rounds of {args.seconds} s per app and endpoint (wrk, 1 thread, {args.connections} "
+            f"\n{args.rounds} round(s) of {args.seconds} s per app and endpoint (wrk, 1 thread, {args.connections} "
             "connections); CPU µs/req: the server process's user + system time per request, median over rounds; "
             "added: the median over rounds of (b+m) − (b) in the same round; req/s vs (b): the median of the "
             "rounds' throughput ratios, their quartiles in brackets."

@@ -263,6 +263,22 @@ def setup(binary: str, work: Path, features: list[str]) -> tuple[Path, Path, dic
     return base, full, env, str(full / ".venv" / "bin" / "python")
 
 
+def start_services(
+    binary: str, full: Path, python: str, env: dict[str, str], settings: dict[str, str], log: Path
+) -> None:
+    """`up` the every-module project's services, take their settings into `env` (with
+    `settings` over them), migrate its database and seed the 50 items."""
+    run([binary, "up", "--detach"], full, env, log)
+    env.update(
+        json.loads(
+            subprocess.run([binary, "env", "--json"], cwd=full, check=True, capture_output=True, text=True).stdout
+        )
+    )
+    env.update(settings)
+    run([python, "-m", "alembic", "upgrade", "heads"], full, env, log)
+    run([python, str(HERE / "seed.py")], full, env, log)
+
+
 def versions(python: str) -> str:
     code = (
         "import importlib.metadata as m, sys\n"
@@ -432,15 +448,7 @@ def main() -> int:
         print(f"(c) enables: {', '.join(features)}")
         for name, why in LEFT_OUT.items():
             print(f"(c) leaves out {name}: {why}")
-        run([binary, "up", "--detach"], full, env, work / "setup.log")
-        env.update(
-            json.loads(
-                subprocess.run([binary, "env", "--json"], cwd=full, check=True, capture_output=True, text=True).stdout
-            )
-        )
-        env.update(APP_SETTINGS)
-        run([python, "-m", "alembic", "upgrade", "heads"], full, env, work / "setup.log")
-        run([python, str(HERE / "seed.py")], full, env, work / "setup.log")
+        start_services(binary, full, python, env, APP_SETTINGS, work / "setup.log")
         print(
             "settings of (b) and (c): "
             + ", ".join(f"{k}={v}" for k, v in APP_SETTINGS.items() if k != "SECRET_KEY")
