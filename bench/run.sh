@@ -4,9 +4,11 @@
 # A missed goal is printed (NOT MET), never an exit code: this exits non-zero only when
 # something actually fails (a build, a command, a server, a test suite).
 #
-# Usage: bash bench/run.sh [composition|app|modules|auth|ready|e2e|all]... [--quick] [--log FILE]
+# Usage: bash bench/run.sh [composition|app|instructions|modules|auth|ready|e2e|all]... [--quick] [--log FILE]
 #   composition  paxx-compose new vs cookiecutter, copier and cp -a; add/status vs project size (~3 min)
 #   app          bare FastAPI vs the base template vs every module, under wrk (~15 min, --quick ~2 min)
+#   instructions the same apps and endpoints as `app`, in machine instructions per request counted by
+#                valgrind (callgrind): figures the machine's load does not move (~15 min, --quick ~6 min)
 #   modules      what each module adds to a request: the base template with one module vs without
 #                it, CPU µs per request and throughput, under wrk (~15 min, --quick ~4 min)
 #   auth         a request with a bearer token vs the same one anonymous, and vs a bare FastAPI
@@ -30,16 +32,16 @@ quick=0
 log=""
 while [ $# -gt 0 ]; do
   case "$1" in
-    composition|app|modules|auth|ready|e2e) modes+=("$1") ;;
-    all) modes+=(composition app modules auth ready e2e) ;;
+    composition|app|instructions|modules|auth|ready|e2e) modes+=("$1") ;;
+    all) modes+=(composition app instructions modules auth ready e2e) ;;
     --quick) quick=1 ;;
     --log) [ $# -ge 2 ] || { echo "--log needs a file" >&2; exit 2; }; log="$2"; [[ "$log" = /* ]] || log="$start_dir/$log"; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$self"; exit 0 ;;
-    *) echo "unknown argument: $1 (use composition, app, modules, auth, ready, e2e, all, --quick, --log FILE)" >&2; exit 2 ;;
+    *) echo "unknown argument: $1 (use composition, app, instructions, modules, auth, ready, e2e, all, --quick, --log FILE)" >&2; exit 2 ;;
   esac
   shift
 done
-[ ${#modes[@]} -gt 0 ] || modes=(composition app modules auth ready e2e)
+[ ${#modes[@]} -gt 0 ] || modes=(composition app instructions modules auth ready e2e)
 wants() { [[ " ${modes[*]} " == *" $1 "* ]]; }
 
 work=${BENCH_WORK:-/tmp/paxx-bench}
@@ -51,7 +53,8 @@ need_apt=()   # required
 want_apt=()   # optional: eatmydata only adds a diagnostic row
 if wants composition; then command -v eatmydata >/dev/null || want_apt+=(eatmydata); fi
 if wants app || wants modules || wants auth; then command -v wrk >/dev/null || need_apt+=(wrk); fi
-if wants app || wants modules || wants auth || wants ready; then
+if wants instructions; then command -v callgrind_control >/dev/null || need_apt+=(valgrind); fi
+if wants app || wants instructions || wants modules || wants auth || wants ready; then
   # The services' (PostgreSQL, Redis …): the `debian` fields of the catalog's manifests.
   services_apt=$(python3 tests/debian_packages.py --missing)
   need_apt+=($services_apt)
@@ -79,7 +82,7 @@ if wants composition || wants app || wants auth; then
     VIRTUAL_ENV="$tools" uv pip install --quiet "copier>=9,<10" "cookiecutter>=2.6,<3" "py-spy>=0.3"
   fi
 fi
-if wants composition || wants app || wants modules || wants ready; then
+if wants composition || wants app || wants instructions || wants modules || wants ready; then
   command -v cargo >/dev/null || { echo "cargo is required (rustup)" >&2; exit 1; }
   say "building paxx-compose (release)"
   cargo build --release --locked --quiet
@@ -101,6 +104,11 @@ if wants app; then
     args=(--rounds 12 --seconds 2 --profile always)
   fi
   python3 overhead.py --bin "$bin" --work "$work/app" --py-spy "$tools/bin/py-spy" "${args[@]}" || status=1
+fi
+if wants instructions; then
+  say "generated app overhead in instructions per request"
+  requests=400; [ $quick = 1 ] && requests=100
+  python3 instructions.py --bin "$bin" --work "$work/instructions" --requests $requests || status=1
 fi
 if wants modules; then
   say "what each module adds to a request"
