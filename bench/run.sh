@@ -8,7 +8,8 @@
 #   composition  paxx-compose new vs cookiecutter, copier and cp -a; add/status vs project size (~3 min)
 #   app          bare FastAPI vs the base template vs every module, under wrk (~15 min, --quick ~2 min)
 #   instructions the same apps and endpoints as `app`, in machine instructions per request counted by
-#                valgrind (callgrind): figures the machine's load does not move (~15 min, --quick ~6 min)
+#                valgrind (callgrind): figures the load does not move (~20 min, --quick ~16 min: most of
+#                it is four servers starting under callgrind)
 #   modules      what each module adds to a request: the base template with one module vs without
 #                it, CPU µs per request and throughput, under wrk (~15 min, --quick ~4 min)
 #   auth         a request with a bearer token vs the same one anonymous, and vs a bare FastAPI
