@@ -45,10 +45,13 @@ from overhead import (
     GOAL,
     HERE,
     LEFT_OUT,
+    VARIANTS,
     free_port,
     run,
     setup,
+    start_server,
     start_services,
+    stop_server,
     url_path,
     versions,
 )
@@ -59,7 +62,7 @@ APPS = {
     "b": "base template",
     "c": "every module",
 }
-SERVER_FLAGS = ["--workers", "1", "--no-access-log", "--log-level", "warning"]
+SERVER_FLAGS = ["--workers", "1", *VARIANTS["off"]]  # as overhead.py serves them, access log off
 # Under callgrind a Python server starts 20-50 times slower than natively.
 START_TIMEOUT = 900
 
@@ -140,21 +143,20 @@ class CountedServer:
     def control(self, option: str) -> None:
         subprocess.run(["callgrind_control", option, str(self.proc.pid)], check=True, capture_output=True, timeout=300)
 
-    def instructions(self, name: str, requests: int, warmup: int) -> tuple[float, list[tuple[str, str]]]:
-        """Instructions per request on endpoint `name`, and the headers of its last answer."""
+    def instructions(self, name: str, requests: int, warmup: int) -> float:
+        """Instructions per request on endpoint `name`."""
         conn = Connection(self.port, 300)
         try:
             for _ in range(warmup):
                 self.check(name, conn.request(name)[0])
             self.control("-z")
             for _ in range(requests):
-                status, headers = conn.request(name)
-                self.check(name, status)
+                self.check(name, conn.request(name)[0])
             self.control("-d")
         finally:
             conn.close()
         self.dumps += 1
-        return self.total(Path(f"{self.out}.{self.dumps}")) / requests, headers
+        return self.total(Path(f"{self.out}.{self.dumps}")) / requests
 
     def check(self, name: str, status: int) -> None:
         if status != expected_status(name):
@@ -186,36 +188,15 @@ def added_headers(python: str, projects: dict[str, Path], env: dict[str, str], w
     not, as (b) sends them: what (a+h) adds. Both served natively, for one answer each."""
     answers = {}
     for key in ("a", "b"):
-        port = free_port()
-        target, cwd = app_target(key, projects)
-        log = work / f"server-{key}-headers.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                [python, "-m", "uvicorn", *target, "--host", "127.0.0.1", "--port", str(port), *SERVER_FLAGS],
-                cwd=cwd,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        server = start_server(key, python, projects[key], work, VARIANTS["off"], env, "headers")
         try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    conn = Connection(port, 10)
-                    status, headers = conn.request("live")
-                    conn.close()
-                    if status == 200:
-                        answers[key] = headers
-                        break
-                except OSError:
-                    pass
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise BenchError(f"({key}) did not answer /health/live; see {log}")
-                time.sleep(0.2)
+            conn = Connection(server.port, 30)
+            status, answers[key] = conn.request("live")
+            conn.close()
         finally:
-            os.killpg(proc.pid, 15)
-            proc.wait(30)
+            stop_server(server)
+        if status != 200:
+            raise BenchError(f"({key}) answered /health/live {status}; see {server.log}")
     bare_names = {name.lower() for name, _ in answers["a"]}
     return [(name.lower(), value) for name, value in answers["b"] if name.lower() not in bare_names]
 
@@ -265,7 +246,7 @@ def main() -> int:
             server = CountedServer(key, python, cwd, target, env_floor if key == "a+h" else env, work)
             try:
                 for name in ENDPOINTS:  # create last: it adds rows
-                    counts[name][key], _ = server.instructions(name, args.requests, args.warmup)
+                    counts[name][key] = server.instructions(name, args.requests, args.warmup)
             finally:
                 server.stop()
             print(f"  ({key}): done", flush=True)

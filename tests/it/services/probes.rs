@@ -91,10 +91,13 @@ fn a_redis_key_probe_waits_for_its_key() {
 /// `slow`, whose probe takes 6 s; `up` returns once all three are ready.
 #[test]
 fn a_service_waits_only_for_the_services_it_names_in_after() {
+    // Every service of the project starts, the template's PostgreSQL too: a port of its
+    // own, not the default another PostgreSQL on this machine may hold.
     let ports = [
         ("slow", free_port()),
         ("quick", free_port()),
         ("follower", free_port()),
+        ("postgres", free_port()),
     ];
     let p = Project::new(&["sidebyside"], &ports);
     let up = p.run(&["up", "--detach"]);
