@@ -37,16 +37,15 @@ import time
 from pathlib import Path
 
 from common import BenchError, goal, machine, table
-from composition import catalog, compatible_all
 from overhead import (
     APP_SETTINGS,
     CREATE_BODY,
     ENDPOINTS,
     GOAL,
     HERE,
-    LEFT_OUT,
     VARIANTS,
     free_port,
+    prepare,
     run,
     setup,
     start_server,
@@ -219,12 +218,7 @@ def main() -> int:
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         print("valgrind (with callgrind_control) is required: apt-get install valgrind", file=sys.stderr)
         return 1
-    binary = str(Path(args.bin).resolve())
-    work = Path(args.work)
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    os.chmod(work, 0o755)  # PostgreSQL may run as an unprivileged account when we are root
-    features = [f for f in compatible_all(catalog(binary)) if f not in LEFT_OUT]
+    binary, work, features = prepare(args.bin, args.work)
     print("## Generated app overhead in instructions per request\n")
     print(f"machine: {machine()}")
     full = None
