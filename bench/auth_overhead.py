@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -34,7 +33,7 @@ import urllib.request
 from pathlib import Path
 
 from common import BenchError, machine, table
-from overhead import APP_SETTINGS, Server, free_port, get, run, stop_server, wrk
+from overhead import APP_SETTINGS, Server, free_port, get, prepare, run, stop_server, wrk
 
 HERE = Path(__file__).resolve().parent
 PROBE = "/api/v1/probe"
@@ -191,11 +190,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=16)
     args = parser.parse_args()
-    binary = str(Path(args.bin).resolve())
-    work = Path(args.work)
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    os.chmod(work, 0o755)  # PostgreSQL may run as an unprivileged account when we are root
+    binary, work = prepare(args.bin, args.work)
     print("## What authentication costs\n")
     print(f"machine: {machine()}")
     project = None

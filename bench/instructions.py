@@ -44,6 +44,7 @@ from overhead import (
     GOAL,
     HERE,
     VARIANTS,
+    every_module,
     free_port,
     prepare,
     run,
@@ -218,7 +219,8 @@ def main() -> int:
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         print("valgrind (with callgrind_control) is required: apt-get install valgrind", file=sys.stderr)
         return 1
-    binary, work, features = prepare(args.bin, args.work)
+    binary, work = prepare(args.bin, args.work)
+    features = every_module(binary)
     print("## Generated app overhead in instructions per request\n")
     print(f"machine: {machine()}")
     full = None

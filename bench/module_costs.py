@@ -23,7 +23,6 @@ Usage: module_costs.py --bin PAXX_COMPOSE [--work DIR] [--rounds N] [--seconds S
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 import subprocess
 import sys
@@ -38,6 +37,7 @@ from overhead import (
     HERE,
     VARIANTS,
     check_same_answers,
+    prepare,
     quartiles,
     run,
     setup,
@@ -64,11 +64,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--modules", default=None, help="comma-separated (default: every module but auth)")
     args = parser.parse_args()
-    binary = str(Path(args.bin).resolve())
-    work = Path(args.work)
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    work.chmod(0o755)  # PostgreSQL may run as an unprivileged account when we are root
+    binary, work = prepare(args.bin, args.work)
     modules = [m for m in catalog(binary) if "fastapi" in m["templates"]]
     names = args.modules.split(",") if args.modules else [m["name"] for m in modules if m["name"] not in LEFT_OUT]
     print("## What each module adds to a request\n")

@@ -243,14 +243,19 @@ def check_same_answers(servers: dict[str, Server], reference: str = "a") -> None
             raise BenchError(f"the apps answer {method} {path} differently: {json.dumps(bodies)[:2000]}")
 
 
-def prepare(bin_arg: str, work_arg: str) -> tuple[str, Path, list[str]]:
-    """paxx-compose's resolved path, the work folder emptied, and the modules (c) enables."""
+def prepare(bin_arg: str, work_arg: str) -> tuple[str, Path]:
+    """paxx-compose's resolved path, and the work folder, emptied."""
     binary = str(Path(bin_arg).resolve())
     work = Path(work_arg)
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     os.chmod(work, 0o755)  # PostgreSQL may run as an unprivileged account when we are root
-    return binary, work, [f for f in compatible_all(catalog(binary)) if f not in LEFT_OUT]
+    return binary, work
+
+
+def every_module(binary: str) -> list[str]:
+    """The modules (c) enables: every one that goes together, but LEFT_OUT."""
+    return [f for f in compatible_all(catalog(binary)) if f not in LEFT_OUT]
 
 
 def setup(binary: str, work: Path, features: list[str]) -> tuple[Path, Path, dict[str, str], str]:
@@ -442,7 +447,8 @@ def main() -> int:
     )
     parser.add_argument("--py-spy", default=None, help="the py-spy program (default: from PATH)")
     args = parser.parse_args()
-    binary, work, features = prepare(args.bin, args.work)
+    binary, work = prepare(args.bin, args.work)
+    features = every_module(binary)
     print("## Generated app overhead\n")
     print(f"machine: {machine()}")
     full = None
