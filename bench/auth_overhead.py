@@ -135,7 +135,7 @@ def setup(binary: str, work: Path) -> tuple[Path, dict[str, str], str]:
     run([binary, "new", str(project), "--name", "benchapp", "--feature", "auth"], work, env, log)
     (project / "app" / "api" / "routes" / "probe.py").write_text(PROBE_ROUTE)
     with (project / "app" / "api" / "main.py").open("a") as f:
-        f.write("\nfrom app.api.routes import probe  # noqa: E402\n\napi_router.include_router(probe.router)\n")
+        f.write("\nfrom app.api.routes import probe  # noqa: E402\n\nAPI_ROUTERS.append(probe.router)\n")
     with (project / "paxx.toml").open("a") as f:
         f.write(f"\n[ports]\npostgres = {free_port()}\n")
     print("installing the project's environment (uv sync) …", flush=True)
